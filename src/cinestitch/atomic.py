@@ -21,7 +21,9 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     pick the right container.
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".tmp{dest.suffix}")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".tmp{dest.suffix}"
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:

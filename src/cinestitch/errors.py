@@ -67,4 +67,4 @@ class ProviderUnavailableError(ProviderError):
 
 
 class GenerationFailedError(ProviderError):
-    """The provider ran the job and refused or failed it; retrying the same request will not help."""
+    """The provider ran the job and refused or failed it; the same request will fail again."""

@@ -91,7 +91,9 @@ class StitchPlan:
 
     def expected_duration(self, clip_durations: list[float]) -> float:
         """Sum of kept clip durations minus crossfade overlaps (the output's length)."""
-        kept = [d - c.head_trim - c.tail_trim for d, c in zip(clip_durations, self.clips, strict=True)]
+        kept = [
+            d - c.head_trim - c.tail_trim for d, c in zip(clip_durations, self.clips, strict=True)
+        ]
         overlaps = sum(
             c.transition_out.seconds
             for c in self.clips[:-1]
