@@ -80,6 +80,13 @@ class Provider(Protocol):
 
     def capabilities(self, model: str) -> Capabilities: ...
 
+    def check_options(self, model: str, options: Mapping[str, Any]) -> list[str]:
+        """Problems with a model name or provider options, one message each (empty: fine).
+
+        Messages name the option key first, e.g. ``"delay: must be a number >= 0"``.
+        """
+        ...
+
     def submit(self, request: GenerationRequest) -> str:
         """Start a job; return its id. This is the call that may cost money."""
         ...
