@@ -1,0 +1,104 @@
+"""The ``cinestitch`` command: new, validate, build.
+
+Exit codes: 0 success, 1 build failed, 2 usage error, 3 the project does not load (every
+problem printed, one line each, nothing generated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from cinestitch import __version__
+from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
+from cinestitch.manifest import MANIFEST_NAME, load_project
+from cinestitch.resources import SCAFFOLD_DIR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ProjectError as exc:
+        print(exc.report(), file=sys.stderr)
+        return EXIT_PROJECT_ERROR
+    except CinestitchError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"cinestitch: {exc}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cinestitch",
+        description="Build long videos from short generated clips. In a project directory, "
+        "`doit` builds; `doit list` shows the steps.",
+    )
+    parser.add_argument("--version", action="version", version=f"cinestitch {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    new = sub.add_parser("new", help="scaffold a project that builds as it is")
+    new.add_argument("dir", type=Path)
+    new.add_argument("--title", help="the video's title (default: from the directory name)")
+    new.set_defaults(run=cmd_new)
+
+    validate = sub.add_parser("validate", help="check the manifest and templates; build nothing")
+    validate.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    validate.set_defaults(run=cmd_validate)
+
+    build = sub.add_parser("build", help="build the project (runs doit in its directory)")
+    build.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    build.add_argument("doit_args", nargs=argparse.REMAINDER, help="passed on to doit")
+    build.set_defaults(run=cmd_build)
+    return parser
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    target: Path = args.dir
+    if target.exists() and any(target.iterdir()):
+        print(
+            f"cinestitch: {target}: exists and is not empty — choose a new directory",
+            file=sys.stderr,
+        )
+        return 2
+    title = args.title or target.resolve().name.replace("-", " ").replace("_", " ").capitalize()
+    shutil.copytree(SCAFFOLD_DIR, target, dirs_exist_ok=True)
+    manifest = target / MANIFEST_NAME
+    manifest.write_text(manifest.read_text(encoding="utf-8").replace("{{TITLE}}", title), "utf-8")
+    (target / "gitignore").rename(target / ".gitignore")
+    print(f"created {target}/ — build it with: cd {target} && doit")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    project = load_project(args.dir)
+    total = sum(s.seconds for s in project.segments)
+    print(
+        f"{project.manifest_path}: ok — {len(project.segments)} segments, {total:g} s generated "
+        f"with {project.provider.name}, output {project.output.path}"
+    )
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    load_project(args.dir)  # fail fast with the one-line problems
+    dodo = args.dir / "dodo.py"
+    if not dodo.is_file():
+        print(f"cinestitch: {dodo}: missing — `cinestitch new` writes one", file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "doit", "-f", str(dodo), *args.doit_args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.call(command, env=env)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

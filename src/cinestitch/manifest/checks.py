@@ -1,0 +1,193 @@
+"""Checks beyond the schema: ids, references, paths, durations and the provider's limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cinestitch.errors import Problem
+from cinestitch.manifest.model import MANIFEST_NAME, Project, Segment
+from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
+from cinestitch.providers import get_provider, provider_names
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+def problem_at(doc: YamlDocument, key: KeyPath, message: str) -> Problem:
+    return Problem(MANIFEST_NAME, doc.line_of(key), format_key_path(key), message)
+
+
+def resolve_inside(root: Path, relative: str) -> Path | None:
+    """``root / relative`` if it stays inside ``root`` (symlinks resolved), else ``None``."""
+    if Path(relative).is_absolute():
+        return None
+    candidate = (root / relative).resolve()
+    return candidate if candidate.is_relative_to(root.resolve()) else None
+
+
+def check_project(project: Project, doc: YamlDocument) -> list[Problem]:
+    problems: list[Problem] = []
+    problems += _check_ids(project, doc)
+    problems += _check_paths(project, doc)
+    problems += _check_output(project, doc)
+    for segment in project.segments:
+        problems += _check_segment(project, segment, doc)
+    problems += _check_provider(project, doc)
+    return problems
+
+
+def _check_ids(project: Project, doc: YamlDocument) -> list[Problem]:
+    problems = []
+    first_line: dict[str, int | None] = {}
+    for s in project.segments:
+        if s.id in first_line:
+            where = f" (first at line {first_line[s.id]})" if first_line[s.id] else ""
+            message = f"duplicate id '{s.id}'{where} — ids must be unique"
+            problems.append(problem_at(doc, ("segments", s.index, "id"), message))
+        else:
+            first_line[s.id] = doc.line_of(("segments", s.index, "id"))
+    return problems
+
+
+def _check_file(
+    root: Path, value: str, doc: YamlDocument, key: KeyPath, what: str
+) -> list[Problem]:
+    path = resolve_inside(root, value)
+    if path is None:
+        return [problem_at(doc, key, f"'{value}' is outside the project — keep {what} inside it")]
+    if not path.is_file():
+        return [problem_at(doc, key, f"'{value}' does not exist in the project")]
+    return []
+
+
+def _check_paths(project: Project, doc: YamlDocument) -> list[Problem]:
+    problems = []
+    for s in project.segments:
+        if s.reference.kind == "image" and s.reference.value:
+            key: KeyPath = ("segments", s.index, "reference")
+            found = _check_file(project.root, s.reference.value, doc, key, "reference images")
+            if not found and not s.reference.value.lower().endswith(IMAGE_SUFFIXES):
+                found = [problem_at(doc, key, "a reference image must be .png, .jpg or .webp")]
+            problems += found
+    if project.audio is not None and project.audio.music:
+        key = ("audio", "music")
+        problems += _check_file(project.root, project.audio.music, doc, key, "music")
+    return problems
+
+
+def _check_output(project: Project, doc: YamlDocument) -> list[Problem]:
+    out = project.output
+    problems = []
+    if resolve_inside(project.root, out.path) is None:
+        message = f"'{out.path}' is outside the project — write it under build/"
+        problems.append(problem_at(doc, ("output", "path"), message))
+    if out.width % 2 or out.height % 2:
+        message = f"{out.width}x{out.height} has an odd side — H.264 needs even sizes"
+        problems.append(problem_at(doc, ("output", "size"), message))
+    return problems
+
+
+def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Problem]:
+    key: KeyPath = ("segments", s.index)
+    problems = []
+    if s.template is None and s.inline_prompt is None:
+        message = "needs a template or a prompt — set one here or defaults.template"
+        problems.append(problem_at(doc, key, message))
+    raw = doc.data["segments"][s.index] if isinstance(doc.data.get("segments"), list) else {}
+    if isinstance(raw, dict) and "template" in raw and "prompt" in raw:
+        problems.append(
+            problem_at(doc, (*key, "prompt"), "set either template or prompt, not both")
+        )
+    kept = s.seconds - s.head_trim - s.tail_trim
+    if kept <= 0:
+        message = f"trims of {s.head_trim + s.tail_trim:g} s leave nothing of {s.seconds:g} s"
+        problems.append(problem_at(doc, (*key, "trim"), message))
+    problems += _check_transition(project, s, kept, doc)
+    return problems
+
+
+def _check_transition(
+    project: Project, s: Segment, kept: float, doc: YamlDocument
+) -> list[Problem]:
+    t = s.transition
+    key: KeyPath = ("segments", s.index, "transition")
+    is_last = s.index == len(project.segments) - 1
+    if t.kind == "crossfade" and is_last:
+        return [
+            problem_at(doc, key, "the last segment has nothing to crossfade into — use fade or cut")
+        ]
+    if t.kind == "cut":
+        return []
+    needed = t.seconds if t.kind == "crossfade" else t.seconds / 2
+    joined = [kept]
+    if not is_last:
+        nxt = project.segments[s.index + 1]
+        joined.append(nxt.seconds - nxt.head_trim - nxt.tail_trim)
+    shortest = min(joined)
+    if needed >= shortest:
+        message = (
+            f"a {t.seconds:g} s {t.kind} needs {needed:g} s of each segment it joins, "
+            f"but one has only {shortest:g} s — shorten the transition"
+        )
+        return [problem_at(doc, (*key, "seconds"), message)]
+    return []
+
+
+def _check_provider(project: Project, doc: YamlDocument) -> list[Problem]:
+    spec = project.provider
+    if spec.name not in provider_names():
+        known = ", ".join(provider_names())
+        return [
+            problem_at(
+                doc, ("provider", "name"), f"unknown provider '{spec.name}' — known: {known}"
+            )
+        ]
+    provider = get_provider(spec.name, project.root / ".cinestitch" / spec.name)
+    problems = [
+        problem_at(doc, ("provider", "options"), message)
+        for message in provider.check_options(spec.model, spec.options)
+    ]
+    caps = provider.capabilities(spec.model)
+    out = project.output
+    if out.width > caps.max_width or out.height > caps.max_height:
+        limit = f"{caps.max_width}x{caps.max_height}"
+        message = f"{out.width}x{out.height} is above {spec.name}'s maximum of {limit}"
+        problems.append(problem_at(doc, ("output", "size"), message))
+    for s in project.segments:
+        problems += _check_seconds(
+            s, spec.name, caps.min_seconds, caps.max_seconds, caps.allowed_seconds, doc
+        )
+    return problems
+
+
+def _check_seconds(
+    s: Segment,
+    provider: str,
+    low: float,
+    high: float,
+    allowed: tuple[float, ...] | None,
+    doc: YamlDocument,
+) -> list[Problem]:
+    raw = doc.data["segments"][s.index] if isinstance(doc.data.get("segments"), list) else {}
+    own = isinstance(raw, dict) and "seconds" in raw
+    key: KeyPath = ("segments", s.index, "seconds") if own else ("defaults", "seconds")
+    where = "" if own else f" (segment '{s.id}')"
+    if allowed and s.seconds not in allowed:
+        choices = ", ".join(f"{a:g}" for a in allowed)
+        return [
+            problem_at(
+                doc, key, f"{s.seconds:g} is not a duration {provider} makes{where} — use {choices}"
+            )
+        ]
+    if s.seconds > high:
+        return [
+            problem_at(
+                doc,
+                key,
+                f"{s.seconds:g} is above {provider}'s maximum of {high:g}{where} — split the shot",
+            )
+        ]
+    if s.seconds < low:
+        return [
+            problem_at(doc, key, f"{s.seconds:g} is below {provider}'s minimum of {low:g}{where}")
+        ]
+    return []

@@ -1,0 +1,209 @@
+"""Load a project directory: YAML -> schema -> semantic checks -> frozen ``Project``.
+
+Every problem is collected (not only the first) and raised together as one ``ProjectError``;
+loading reads files only and never writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cinestitch.errors import Problem, ProjectError
+from cinestitch.manifest.checks import check_project, problem_at
+from cinestitch.manifest.model import (
+    MANIFEST_NAME,
+    AudioSpec,
+    Output,
+    Project,
+    ProviderSpec,
+    Reference,
+    Segment,
+)
+from cinestitch.manifest.schema import check_manifest_schema
+from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, load_yaml_document
+from cinestitch.media.types import Transition
+from cinestitch.prompts import render_prompts
+from cinestitch.providers import DEFAULT_PROVIDER, default_model
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+DEFAULT_TRANSITION_SECONDS = 0.5
+
+
+def load_project(root: Path) -> Project:
+    """The project in ``root``; raises ``ProjectError`` listing every problem found."""
+    root = root.resolve()
+    manifest = root / MANIFEST_NAME
+    if not manifest.is_file():
+        problem = "no manifest here — run `cinestitch new DIR` to start a project"
+        raise ProjectError([Problem(str(manifest), None, "", problem)])
+    doc = load_yaml_document(manifest, MANIFEST_NAME)
+    problems = list(doc.problems)
+    if doc.data is None and not problems:
+        problems.append(Problem(MANIFEST_NAME, 1, "", "the manifest is empty"))
+    if problems:
+        raise ProjectError(problems)
+    problems += check_manifest_schema(doc, MANIFEST_NAME)
+    if not isinstance(doc.data, dict):
+        raise ProjectError(problems)
+    project, build_problems = build_project(root, doc)
+    problems += build_problems
+    problems += check_project(project, doc)
+    prompts, prompt_problems = render_prompts(project)
+    problems += prompt_problems
+    if problems:
+        raise ProjectError(sorted(problems, key=_problem_order))
+    return dataclasses.replace(project, prompts=prompts)
+
+
+def _problem_order(p: Problem) -> tuple[int, str, int]:
+    return (0 if p.file == MANIFEST_NAME else 1, p.file, p.line or 0)
+
+
+def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]]:
+    """Turn the (possibly partly invalid) data into a Project, using defaults where a value
+    has the wrong type so that later checks still see as much as possible."""
+    data: Mapping[str, Any] = doc.data
+    out = _mapping(data.get("output"))
+    width, height = _size(out.get("size"))
+    output = Output(
+        path=_str(out.get("path"), f"build/{root.name}.mp4"),
+        width=width,
+        height=height,
+        fps=_int(out.get("fps"), 24),
+        crf=_int(out.get("crf"), 20),
+        preset=_str(out.get("preset"), "veryfast"),
+    )
+    prov = _mapping(data.get("provider"))
+    provider_name = _str(prov.get("name"), DEFAULT_PROVIDER)
+    provider = ProviderSpec(
+        name=provider_name,
+        model=_str(prov.get("model"), default_model(provider_name) or ""),
+        options=_mapping(prov.get("options")),
+    )
+    defaults = _mapping(data.get("defaults"))
+    raw_segments = data.get("segments") if isinstance(data.get("segments"), list) else []
+    segments: list[Segment] = []
+    problems: list[Problem] = []
+    for index, raw in enumerate(raw_segments):
+        segment = _segment(index, _mapping(raw), defaults, segments, root, doc, problems)
+        segments.append(segment)
+    audio_raw = data.get("audio")
+    audio = None
+    if isinstance(audio_raw, dict):
+        audio = AudioSpec(
+            music=_str(audio_raw.get("music"), ""),
+            volume=_num(audio_raw.get("volume"), 1.0),
+            fade_in=_num(audio_raw.get("fade_in"), 0.0),
+            fade_out=_num(audio_raw.get("fade_out"), 0.0),
+            loop=bool(audio_raw.get("loop", False)),
+        )
+    project = Project(
+        root=root,
+        title=_str(data.get("title"), root.name),
+        output=output,
+        provider=provider,
+        bible=_mapping(data.get("bible")),
+        segments=tuple(segments),
+        audio=audio,
+    )
+    return project, problems
+
+
+def _segment(
+    index: int,
+    raw: Mapping[str, Any],
+    defaults: Mapping[str, Any],
+    earlier: list[Segment],
+    root: Path,
+    doc: YamlDocument,
+    problems: list[Problem],
+) -> Segment:
+    def pick(key: str) -> Any:
+        return raw.get(key, defaults.get(key))
+
+    trim = _mapping(pick("trim"))
+    inline = raw.get("prompt") if isinstance(raw.get("prompt"), str) else None
+    template = raw.get("template") if isinstance(raw.get("template"), str) else None
+    if inline is None and template is None:
+        template = _str(defaults.get("template"), "") or None
+    segment_id = _str(raw.get("id"), f"segment-{index + 1}")
+    key: KeyPath = ("segments", index, "reference")
+    reference = _reference(raw.get("reference", "previous"), earlier, root, doc, key, problems)
+    return Segment(
+        id=segment_id,
+        index=index,
+        template=template,
+        inline_prompt=inline,
+        seconds=_num(pick("seconds"), 8.0),
+        seed=_int(pick("seed"), 0),
+        vars={**_mapping(defaults.get("vars")), **_mapping(raw.get("vars"))},
+        reference=reference,
+        head_trim=_num(trim.get("head"), 0.0),
+        tail_trim=_num(trim.get("tail"), 0.0),
+        transition=_transition(pick("transition")),
+        sharpest_of=_int(pick("sharpest_of"), 1),
+        line=doc.line_of(("segments", index)),
+    )
+
+
+def _reference(
+    value: Any,
+    earlier: list[Segment],
+    root: Path,
+    doc: YamlDocument,
+    key: KeyPath,
+    problems: list[Problem],
+) -> Reference:
+    if not isinstance(value, str) or value == "none":
+        return Reference("none")
+    if value == "previous":
+        return Reference("segment", earlier[-1].id) if earlier else Reference("none")
+    if any(s.id == value for s in earlier):
+        return Reference("segment", value)
+    looks_like_file = "/" in value or "\\" in value or value.lower().endswith(IMAGE_SUFFIXES)
+    if not looks_like_file:
+        message = (
+            f"'{value}' is not an earlier segment — use previous, none, an earlier id, "
+            "or an image file in the project"
+        )
+        problems.append(problem_at(doc, key, message))
+        return Reference("none")
+    return Reference("image", value)
+
+
+def _transition(value: Any) -> Transition:
+    raw = _mapping(value)
+    kind = raw.get("type", "cut")
+    if kind not in ("cut", "fade", "crossfade"):
+        kind = "cut"
+    seconds = 0.0 if kind == "cut" else _num(raw.get("seconds"), DEFAULT_TRANSITION_SECONDS)
+    return Transition(kind=kind, seconds=seconds)
+
+
+def _size(value: Any) -> tuple[int, int]:
+    if isinstance(value, str) and "x" in value:
+        w, _, h = value.partition("x")
+        if w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0:
+            return int(w), int(h)
+    return 1280, 720
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def _str(value: Any, default: str) -> str:
+    return value if isinstance(value, str) else default
+
+
+def _int(value: Any, default: int) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _num(value: Any, default: float) -> float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return default

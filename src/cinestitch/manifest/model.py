@@ -1,0 +1,104 @@
+"""The loaded project: frozen values, resolved defaults, paths checked to stay inside."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from cinestitch.media.types import Transition
+
+ReferenceKind = Literal["none", "segment", "image"]
+MANIFEST_NAME = "cinestitch.yaml"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What a segment starts from, resolved: nothing, an earlier segment's last frame, or an
+    image file (``value`` relative to the project)."""
+
+    kind: ReferenceKind
+    value: str | None = None
+
+    def describe(self) -> str:
+        if self.kind == "segment":
+            return f"last frame of '{self.value}'"
+        return self.value if self.kind == "image" and self.value else "none"
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: str
+    index: int
+    template: str | None
+    """Template name; ``None`` when the prompt is inline."""
+    inline_prompt: str | None
+    seconds: float
+    seed: int
+    vars: Mapping[str, Any]
+    reference: Reference
+    head_trim: float
+    tail_trim: float
+    transition: Transition
+    sharpest_of: int
+    line: int | None
+    """Line of the segment in the manifest, for messages."""
+
+
+@dataclass(frozen=True)
+class Output:
+    path: str
+    width: int
+    height: int
+    fps: int
+    crf: int
+    preset: str
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    model: str
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class AudioSpec:
+    music: str
+    volume: float
+    fade_in: float
+    fade_out: float
+    loop: bool
+
+
+@dataclass(frozen=True)
+class RenderedPrompt:
+    segment_id: str
+    text: str
+    template: str
+    """The template file (as the user would name it) or ``cinestitch.yaml`` for inline."""
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    title: str
+    output: Output
+    provider: ProviderSpec
+    bible: Mapping[str, Any]
+    segments: tuple[Segment, ...]
+    audio: AudioSpec | None
+    prompts: Mapping[str, RenderedPrompt] = field(default_factory=dict)
+    """Rendered at load time, so template errors surface before anything runs."""
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST_NAME
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    def segment(self, segment_id: str) -> Segment:
+        return next(s for s in self.segments if s.id == segment_id)

@@ -1,0 +1,103 @@
+"""JSON Schema validation of a manifest, worded as one line per problem."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import json
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError
+
+from cinestitch.errors import Problem
+from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
+from cinestitch.resources import SCHEMA_PATH
+
+_TYPE_WORDS = {
+    "string": "text",
+    "number": "a number",
+    "integer": "a whole number",
+    "object": "a mapping",
+    "array": "a list",
+    "boolean": "true or false",
+}
+
+
+@functools.cache
+def manifest_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def check_manifest_schema(doc: YamlDocument, file: str) -> list[Problem]:
+    """Every schema violation in ``doc.data``, each at the line of the offending key."""
+    problems: list[Problem] = []
+    errors = manifest_validator().iter_errors(doc.data)
+    for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
+        problems.extend(_describe(error, doc, file))
+    return problems
+
+
+def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Problem]:
+    path: KeyPath = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = [k for k in error.instance if k not in allowed]
+        return [
+            Problem(
+                file,
+                doc.line_of((*path, k)),
+                format_key_path((*path, k)),
+                f"unknown key{_suggest(str(k), allowed)}",
+            )
+            for k in unknown
+        ]
+    where = format_key_path(path) or "(top level)"
+    return [Problem(file, doc.line_of(path), where, _message(error))]
+
+
+def _message(error: ValidationError) -> str:
+    v, value, schema = error.validator, error.instance, error.schema
+    shown = json.dumps(value) if not isinstance(value, dict | list) else type(value).__name__
+    if v == "type":
+        expected = schema["type"]
+        return f"expected {_TYPE_WORDS.get(expected, expected)}, got {shown}"
+    if v == "enum":
+        return f"{shown} is not one of {', '.join(map(str, schema['enum']))}"
+    if v == "const":
+        return f"must be {json.dumps(schema['const'])}, got {shown}"
+    if v == "required":
+        return str(error.message).replace("is a required property", "is required")
+    if v == "pattern":
+        return f"{shown} {_pattern_hint(schema)}"
+    if v in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        words = {
+            "minimum": "below the minimum of",
+            "exclusiveMinimum": "must be above",
+            "maximum": "above the maximum of",
+            "exclusiveMaximum": "must be below",
+        }
+        return f"{shown} is {words[v]} {schema[v]}".replace("is must", "must")
+    if v in ("minItems", "minLength"):
+        return "must not be empty"
+    return str(error.message)
+
+
+def _pattern_hint(schema: dict[str, Any]) -> str:
+    pattern = schema["pattern"]
+    if pattern.startswith("^[a-z0-9]"):
+        return "is not a valid id — use lower case letters, digits, - and _"
+    if "x" in pattern and "[1-9]" in pattern:
+        return "is not a size — write WIDTHxHEIGHT, e.g. 1280x720"
+    if pattern.endswith("\\.j2$"):
+        return "is not a template name — templates end in .j2"
+    if pattern.endswith("\\.mp4$"):
+        return "must end in .mp4"
+    return f"does not match {pattern}"
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(options)}"
+    return f" — {hint}"

@@ -1,0 +1,176 @@
+"""Pure planning: from a loaded project to the build's files, requests and stitch plan.
+
+Nothing here touches the disk or the network; doit tasks, dry runs and explanations all read
+the same ``BuildPlan``, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cinestitch.manifest.model import Project, Segment
+from cinestitch.media.types import AudioBed, ClipSpec, EncoderSettings, StitchPlan
+
+BUILD_DIR = "build"
+STATE_DIR = ".cinestitch"
+
+
+@dataclass(frozen=True)
+class BuildPaths:
+    """Where every build artifact of a project lives."""
+
+    root: Path
+
+    @property
+    def build(self) -> Path:
+        return self.root / BUILD_DIR
+
+    @property
+    def state(self) -> Path:
+        """Provider job state and (later) the generation cache; ignored by git."""
+        return self.root / STATE_DIR
+
+    def prompt(self, segment_id: str) -> Path:
+        return self.build / "prompts" / f"{segment_id}.txt"
+
+    def settings(self, segment_id: str) -> Path:
+        return self.build / "settings" / f"{segment_id}.json"
+
+    def clip(self, segment_id: str) -> Path:
+        return self.build / "segments" / f"{segment_id}.mp4"
+
+    def frame(self, segment_id: str) -> Path:
+        return self.build / "frames" / f"{segment_id}.last.png"
+
+    def stitch_settings(self) -> Path:
+        return self.build / "stitch.json"
+
+
+@dataclass(frozen=True)
+class SegmentStep:
+    """What building one segment involves."""
+
+    segment: Segment
+    prompt: str
+    settings: dict[str, Any]
+    """The generation settings besides prompt and reference: provider, model, size, fps,
+    seconds, seed, options. A change here regenerates the segment."""
+    reference: Path | None
+    """The reference image file (an upstream segment's last frame, or a project image)."""
+    reference_segment: str | None
+    needs_frame: bool
+    """Some later segment starts from this one's last frame."""
+
+
+@dataclass(frozen=True)
+class BuildPlan:
+    project: Project
+    paths: BuildPaths
+    steps: tuple[SegmentStep, ...]
+    stitch: StitchPlan
+    output: Path
+
+    def step(self, segment_id: str) -> SegmentStep:
+        return next(s for s in self.steps if s.segment.id == segment_id)
+
+
+def canonical_json(value: Any) -> str:
+    """Stable text for settings files: sorted keys, no incidental whitespace differences."""
+    return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_build(project: Project) -> BuildPlan:
+    paths = BuildPaths(project.root)
+    referenced = {s.reference.value for s in project.segments if s.reference.kind == "segment"}
+    steps = tuple(_plan_segment(project, paths, s, s.id in referenced) for s in project.segments)
+    return BuildPlan(
+        project=project,
+        paths=paths,
+        steps=steps,
+        stitch=plan_stitch(project, paths),
+        output=project.root / project.output.path,
+    )
+
+
+def generation_settings(project: Project, segment: Segment) -> dict[str, Any]:
+    out = project.output
+    return {
+        "provider": project.provider.name,
+        "model": project.provider.model,
+        "options": dict(project.provider.options),
+        "size": f"{out.width}x{out.height}",
+        "fps": out.fps,
+        "seconds": segment.seconds,
+        "seed": segment.seed,
+    }
+
+
+def _plan_segment(
+    project: Project, paths: BuildPaths, s: Segment, needs_frame: bool
+) -> SegmentStep:
+    ref = s.reference
+    reference: Path | None = None
+    if ref.kind == "segment" and ref.value:
+        reference = paths.frame(ref.value)
+    elif ref.kind == "image" and ref.value:
+        reference = project.root / ref.value
+    return SegmentStep(
+        segment=s,
+        prompt=project.prompts[s.id].text,
+        settings=generation_settings(project, s),
+        reference=reference,
+        reference_segment=ref.value if ref.kind == "segment" else None,
+        needs_frame=needs_frame,
+    )
+
+
+def plan_stitch(project: Project, paths: BuildPaths) -> StitchPlan:
+    out = project.output
+    clips = tuple(
+        ClipSpec(
+            path=paths.clip(s.id),
+            head_trim=s.head_trim,
+            tail_trim=s.tail_trim,
+            transition_out=s.transition,
+        )
+        for s in project.segments
+    )
+    bed = None
+    if project.audio is not None:
+        a = project.audio
+        bed = AudioBed(project.root / a.music, a.volume, a.fade_in, a.fade_out, a.loop)
+    return StitchPlan(
+        clips=clips,
+        width=out.width,
+        height=out.height,
+        fps=out.fps,
+        audio_bed=bed,
+        encoder=EncoderSettings(crf=out.crf, preset=out.preset),
+    )
+
+
+def stitch_settings(plan: StitchPlan, root: Path) -> dict[str, Any]:
+    """Everything about the stitch except the clips' contents, with project-relative paths."""
+
+    def rel(p: Path) -> str:
+        return str(p.relative_to(root)) if p.is_relative_to(root) else str(p)
+
+    return {
+        "size": f"{plan.width}x{plan.height}",
+        "fps": plan.fps,
+        "encoder": vars(plan.encoder),
+        "clips": [
+            {
+                "path": rel(c.path),
+                "trim": [c.head_trim, c.tail_trim],
+                "transition": [c.transition_out.kind, c.transition_out.seconds],
+            }
+            for c in plan.clips
+        ],
+        "audio": None
+        if plan.audio_bed is None
+        else {**vars(plan.audio_bed), "path": rel(plan.audio_bed.path)},
+    }

@@ -1,0 +1,138 @@
+"""Turn a project's ``BuildPlan`` into doit tasks: render → generate → frame → stitch.
+
+Task names are ``<step>:<segment-id>``. doit's file dependencies make the build incremental:
+a segment regenerates exactly when its prompt file, its settings file or its reference image
+changed (each written only when its content changes), and the stitch reruns when a clip or a
+stitch setting changed.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from doit.tools import config_changed
+
+from cinestitch import actions
+from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
+from cinestitch.manifest import load_project
+from cinestitch.plan import BuildPlan, SegmentStep, canonical_json, plan_build, stitch_settings
+
+DOIT_CONFIG: dict[str, Any] = {
+    "verbosity": 2,
+    "backend": "sqlite3",
+    "dep_file": ".doit.db",
+    "continue": True,
+}
+"""doit settings for a project directory: show progress lines, keep going past a failed
+segment (its dependents are skipped), and keep doit's state in ``.doit.db``."""
+
+TaskDict = dict[str, Any]
+
+
+def load_plan_or_exit(project_dir: str | Path) -> BuildPlan:
+    """Load and plan, or print every problem on one line each and exit 3 (no traceback)."""
+    root = Path(project_dir)
+    root = root.parent if root.is_file() else root
+    try:
+        return plan_build(load_project(root))
+    except ProjectError as exc:
+        print(exc.report(), file=sys.stderr)
+        raise SystemExit(EXIT_PROJECT_ERROR) from None
+
+
+def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
+    """All doit tasks of the project in ``project_dir`` (a directory or its dodo.py)."""
+    plan = load_plan_or_exit(project_dir)
+    yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
+    for step in plan.steps:
+        yield render_task(plan, step)
+    yield from _group("generate", "Generate each segment's clip with the provider.")
+    for step in plan.steps:
+        yield generate_task(plan, step)
+    yield from _group("frame", "Extract the last frame that the next segment starts from.")
+    for step in plan.steps:
+        if step.needs_frame:
+            yield frame_task(plan, step)
+    yield stitch_task(plan)
+
+
+def _group(basename: str, doc: str) -> Iterator[TaskDict]:
+    yield {"basename": basename, "name": None, "doc": doc}
+
+
+def render_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+    sid = step.segment.id
+    prompt_path, settings_path = plan.paths.prompt(sid), plan.paths.settings(sid)
+    state = canonical_json({"prompt": step.prompt, "settings": step.settings})
+    return {
+        "basename": "render",
+        "name": sid,
+        "doc": f"prompt of '{sid}' from {plan.project.prompts[sid].template}",
+        "actions": [(actions.run_render, [prompt_path, step.prompt, settings_path, step.settings])],
+        "targets": [str(prompt_path), str(settings_path)],
+        "uptodate": [config_changed(state)],
+        "clean": True,
+    }
+
+
+def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+    sid = step.segment.id
+    deps = [plan.paths.prompt(sid), plan.paths.settings(sid)]
+    if step.reference is not None:
+        deps.append(step.reference)
+    work_dir = plan.paths.state / step.settings["provider"]
+    args = [
+        sid,
+        work_dir,
+        step.settings,
+        plan.paths.prompt(sid),
+        step.reference,
+        plan.paths.clip(sid),
+    ]
+    return {
+        "basename": "generate",
+        "name": sid,
+        "doc": f"{step.settings['seconds']:g} s with {step.settings['provider']}, "
+        f"from {step.segment.reference.describe()}",
+        "actions": [(actions.run_generate, args)],
+        "file_dep": [str(p) for p in deps],
+        "targets": [str(plan.paths.clip(sid))],
+        "clean": True,
+    }
+
+
+def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+    sid = step.segment.id
+    k = step.segment.sharpest_of
+    clip, frame = plan.paths.clip(sid), plan.paths.frame(sid)
+    pick = "last frame" if k == 1 else f"sharpest of the last {k} frames"
+    return {
+        "basename": "frame",
+        "name": sid,
+        "doc": f"{pick} of '{sid}' (a reference image downstream)",
+        "actions": [(actions.run_frame, [clip, frame, k])],
+        "file_dep": [str(clip)],
+        "targets": [str(frame)],
+        "uptodate": [config_changed({"sharpest_of": k})],
+        "clean": True,
+    }
+
+
+def stitch_task(plan: BuildPlan) -> TaskDict:
+    deps = [c.path for c in plan.stitch.clips]
+    if plan.stitch.audio_bed is not None:
+        deps.append(plan.stitch.audio_bed.path)
+    settings = canonical_json(stitch_settings(plan.stitch, plan.project.root))
+    rel = plan.output.relative_to(plan.project.root)
+    return {
+        "basename": "stitch",
+        "doc": f"Stitch the segments into {rel}",
+        "actions": [(actions.run_stitch, [plan.stitch, plan.output])],
+        "file_dep": [str(p) for p in deps],
+        "targets": [str(plan.output)],
+        "uptodate": [config_changed(settings)],
+        "clean": True,
+    }
