@@ -25,6 +25,8 @@ class ClipInfo:
     audio_codec: str | None
     sample_rate: int | None
     audio_channels: int | None
+    pixel_format: str | None = None
+    """The decoder's picture format, e.g. ``yuv420p`` (what browsers play)."""
 
     @property
     def has_audio(self) -> bool:

@@ -11,6 +11,7 @@ import contextlib
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import av
 import numpy as np
@@ -69,13 +70,13 @@ class Mp4Writer:
         v.width, v.height, v.pix_fmt = self.width, self.height, "yuv420p"
         v.time_base = Fraction(1, self.fps)
         v.codec_context.thread_count = s.threads
-        v.codec_context.flags |= av.codec.context.Flags.bitexact  # type: ignore[attr-defined]
+        v.codec_context.flags |= av.codec.context.Flags.bitexact
         v.options = {"crf": str(s.crf), "preset": s.preset, "profile": "high"}
         self._video = v
         if self.with_audio:
             a = self._out.add_stream("aac", rate=s.sample_rate, layout="stereo")
             a.bit_rate = s.audio_bitrate
-            a.codec_context.flags |= av.codec.context.Flags.bitexact  # type: ignore[attr-defined]
+            a.codec_context.flags |= av.codec.context.Flags.bitexact
             self._audio = a
 
     def write_frame(self, image: npt.NDArray[np.uint8]) -> None:
@@ -107,7 +108,7 @@ class Mp4Writer:
         self._samples += chunk.shape[1]
         self._mux(self._audio.encode(frame))
 
-    def _mux(self, packets: list[av.Packet]) -> None:
+    def _mux(self, packets: list[av.Packet[Any]]) -> None:
         for packet in packets:
             self._out.mux(packet)
 

@@ -1,0 +1,211 @@
+"""Audio for a stitch: decode and resample each clip's sound, place it exactly under its
+video, ramp it through transitions, and mix the music bed underneath.
+
+Everything is float32 planar stereo at the output rate. Output frame ``f`` begins at sample
+``f * rate // fps`` (``sample_at``), so every clip's audio starts on the sample where its video
+starts and cuts stay gapless. Decoded AAC carries up to 1023 samples of end padding, so clip
+audio is always cut to its video's kept length and the bed to its declared duration.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator, Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import numpy.typing as npt
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+
+from cinestitch.errors import MediaError
+from cinestitch.media.container import audio_stream, open_input
+from cinestitch.media.timeline import ClipTrack, Timeline
+from cinestitch.media.types import AudioBed
+
+Samples = npt.NDArray[np.float32]
+"""Stereo audio, shape (2, n)."""
+
+
+def sample_at(frame: int, fps: int, rate: int) -> int:
+    """The first sample of output frame ``frame``."""
+    return frame * rate // fps
+
+
+def silence(n: int) -> Samples:
+    return np.zeros((2, n), dtype=np.float32)
+
+
+def read_audio(path: Path, rate: int, skip: float = 0.0, samples: int | None = None) -> Samples:
+    """The audio of ``path`` as stereo at ``rate``: ``samples`` of it after ``skip`` seconds
+    (padded with silence), or by default all of it up to the stream's declared duration."""
+    parts: list[Samples] = []
+    with decoded_audio(path, rate) as opened:
+        declared, chunks = opened if opened is not None else (0, iter(()))
+        limit = samples if samples is not None else declared
+        have, to_drop = 0, round(skip * rate)
+        for chunk in chunks:
+            dropped = min(to_drop, chunk.shape[1])
+            to_drop -= dropped
+            parts.append(chunk[:, dropped:])
+            have += chunk.shape[1] - dropped
+            if limit is not None and have >= limit:
+                break
+    audio = np.concatenate(parts, axis=1) if parts else silence(0)
+    if limit is None:
+        return audio
+    return np.concatenate([audio[:, :limit], silence(max(0, limit - audio.shape[1]))], axis=1)
+
+
+@contextlib.contextmanager
+def decoded_audio(
+    path: Path, rate: int, what: str = "video"
+) -> Iterator[tuple[int | None, Iterator[Samples]] | None]:
+    """``None`` if ``path`` has no audio; else its declared length in samples at ``rate`` (None
+    if unknown) and its decoded chunks, resampled to stereo float at ``rate``."""
+    with open_input(path, what) as container:
+        stream = audio_stream(container)
+        if stream is None:
+            yield None
+            return
+        seconds = None
+        if stream.duration is not None and stream.time_base is not None:
+            seconds = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            seconds = container.duration / av.time_base
+        yield (
+            (None if seconds is None else round(seconds * rate)),
+            _resampled(container, stream, rate),
+        )
+
+
+def _resampled(
+    container: InputContainer, stream: AudioStream, rate: int
+) -> Generator[Samples, None, None]:
+    """Decoded audio as float stereo at ``rate``; mono is copied to both sides at full level
+    (FFmpeg's own upmix would lower it by 3 dB)."""
+    mono = stream.codec_context.layout.nb_channels == 1
+    resampler = av.AudioResampler(format="fltp", layout="mono" if mono else "stereo", rate=rate)
+    for frame in container.decode(stream):
+        for out in resampler.resample(frame):
+            yield _stereo(out)
+    for out in resampler.resample(None):
+        yield _stereo(out)
+
+
+def _stereo(frame: av.AudioFrame) -> Samples:
+    samples = np.asarray(frame.to_ndarray(), dtype=np.float32)
+    return np.repeat(samples, 2, axis=0) if samples.shape[0] == 1 else samples
+
+
+def clip_audio(track: ClipTrack, fps: int, rate: int) -> Samples:
+    """The clip's kept audio (silence if it has none) with its entry and exit ramps applied."""
+    first = sample_at(track.start, fps, rate)
+    length = sample_at(track.start + track.kept, fps, rate) - first
+    if not track.has_audio:
+        return silence(length)
+    audio = read_audio(track.path, rate, float(track.head), length)
+    gain = np.ones(length, dtype=np.float32)
+    if track.enter.frames:
+        n = sample_at(track.start + track.enter.frames, fps, rate) - first
+        up = np.arange(1, n + 1, dtype=np.float32)
+        gain[:n] *= up / (n + 1) if track.enter.kind == "crossfade" else up / n
+    if track.leave.frames:
+        end = track.start + track.kept
+        n = first + length - sample_at(end - track.leave.frames, fps, rate)
+        up = np.arange(1, n + 1, dtype=np.float32)
+        down = 1 - up / (n + 1) if track.leave.kind == "crossfade" else (n - up) / n
+        gain[length - n :] *= down
+    return audio * gain
+
+
+class BedStream:
+    """The music bed, read in order: looped or padded with silence, at its volume and fades."""
+
+    def __init__(self, bed: AudioBed, rate: int, total: int) -> None:
+        self.bed, self.rate, self.total = bed, rate, total
+        self.position = 0
+        self._source = self._passes()
+        self._buffer = next(self._source, silence(0))
+        """Read ahead by one chunk, so that a missing or silent bed fails before any encoding."""
+
+    def _passes(self) -> Generator[Samples, None, None]:
+        while True:
+            got = 0
+            with decoded_audio(self.bed.path, self.rate, "audio file") as opened:
+                if opened is None:
+                    raise MediaError(f"{self.bed.path}: the music bed has no audio stream")
+                declared, chunks = opened
+                for chunk in chunks:
+                    if declared is not None:
+                        chunk = chunk[:, : max(0, declared - got)]
+                    got += chunk.shape[1]
+                    yield chunk
+            if not self.bed.loop or got == 0:
+                return
+
+    def read(self, n: int) -> Samples:
+        while self._buffer.shape[1] < n:
+            chunk = next(self._source, None)
+            if chunk is None:
+                chunk = silence(n - self._buffer.shape[1])
+            self._buffer = np.concatenate([self._buffer, chunk], axis=1)
+        out, self._buffer = self._buffer[:, :n], self._buffer[:, n:]
+        at = np.arange(self.position, self.position + n, dtype=np.float64)
+        self.position += n
+        gain = np.full(n, self.bed.volume, dtype=np.float64)
+        fade_in, fade_out = (
+            round(self.bed.fade_in * self.rate),
+            round(self.bed.fade_out * self.rate),
+        )
+        if fade_in:
+            gain *= np.clip(at / fade_in, 0.0, 1.0)
+        if fade_out:
+            gain *= np.clip((self.total - 1 - at) / fade_out, 0.0, 1.0)
+        return out * gain.astype(np.float32)
+
+    def close(self) -> None:
+        self._source.close()
+
+
+class AudioMix:
+    """The output's audio in order, produced as the video frames are written.
+
+    Holds the clips that overlap the samples being produced (one, or two in a crossfade).
+    """
+
+    def __init__(self, timeline: Timeline, rate: int, bed: AudioBed | None) -> None:
+        self.timeline, self.rate = timeline, rate
+        total = sample_at(timeline.total_frames, timeline.fps, rate)
+        self.bed = BedStream(bed, rate, total) if bed is not None else None
+        self.cursor = 0
+        self._next = 0
+        self._loaded: dict[int, tuple[int, Samples]] = {}
+
+    def until_frame(self, frame: int) -> Samples:
+        """The mixed samples from where the last call stopped up to the start of ``frame``."""
+        fps, tracks = self.timeline.fps, self.timeline.tracks
+        end = sample_at(frame, fps, self.rate)
+        while (
+            self._next < len(tracks) and sample_at(tracks[self._next].start, fps, self.rate) < end
+        ):
+            track = tracks[self._next]
+            first = sample_at(track.start, fps, self.rate)
+            self._loaded[self._next] = (first, clip_audio(track, fps, self.rate))
+            self._next += 1
+        out = silence(end - self.cursor)
+        for index, (first, audio) in list(self._loaded.items()):
+            a, b = max(self.cursor, first), min(end, first + audio.shape[1])
+            if a < b:
+                out[:, a - self.cursor : b - self.cursor] += audio[:, a - first : b - first]
+            if first + audio.shape[1] <= end:
+                del self._loaded[index]
+        if self.bed is not None:
+            out += self.bed.read(out.shape[1])
+        self.cursor = end
+        return np.clip(out, -1.0, 1.0)
+
+    def close(self) -> None:
+        if self.bed is not None:
+            self.bed.close()
