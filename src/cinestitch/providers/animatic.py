@@ -1,0 +1,234 @@
+"""The embedded ``animatic`` provider: a free, offline, deterministic sketch of every shot.
+
+It speaks the same submit -> poll -> download protocol as a paid API. Each job runs in a
+detached worker process (``animatic_worker``) that keeps going if the submitting process dies;
+state lives in files under ``<work_dir>/jobs/<job_id>/`` (see ``animatic_job``), so a new
+process — a restarted build — can poll and download a job submitted by an old one.
+Every submit appends a line to ``<work_dir>/submits.jsonl``: the record of "paid" calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import cinestitch
+from cinestitch.atomic import atomic_path, write_text_atomic
+from cinestitch.errors import GenerationFailedError, ProviderError
+from cinestitch.providers import animatic_job as job
+from cinestitch.providers.base import Capabilities, GenerationRequest, JobState, JobStatus
+
+WORKER_MODULE = "cinestitch.providers.animatic_worker"
+JOB_ID = re.compile(r"anim-[0-9a-f]{12}")
+CAPABILITIES = Capabilities(min_seconds=1, max_seconds=20, max_width=1920, max_height=1080)
+LOG_TAIL_LINES = 3
+
+# Start the worker through a shell that exits at once: the worker is then nobody's child
+# here, so it never lingers as an unreaped zombie of a long-lived build process (which would
+# still look alive) and ``subprocess`` has no Popen to warn about.
+_SPAWN = 'log=$1; shift; "$@" </dev/null >>"$log" 2>&1 & echo $!'
+
+
+class AnimaticProvider:
+    """Renders locally in worker processes; ``work_dir`` holds job state (made on submit)."""
+
+    name = "animatic"
+
+    def __init__(self, work_dir: Path) -> None:
+        self.work_dir = Path(work_dir).absolute()
+
+    def capabilities(self, model: str) -> Capabilities:
+        return CAPABILITIES
+
+    def check_options(self, model: str, options: Mapping[str, Any]) -> list[str]:
+        problems = []
+        if model != job.MODEL:
+            problems.append(f"model: unknown model '{model}' — animatic has: {job.MODEL}")
+        return problems + job.check_options(options)
+
+    def submit(self, request: GenerationRequest) -> str:
+        self._check_request(request)
+        job_id = f"anim-{uuid.uuid4().hex[:12]}"
+        job_dir = self.work_dir / "jobs" / job_id
+        job_dir.mkdir(parents=True)
+        reference = self._copy_reference(request.reference_image, job_dir)
+        write_text_atomic(job_dir / job.REQUEST_FILE, job.dump_request(request, reference))
+        job.write_status(job_dir, JobState.QUEUED, 0.0, None)
+        pid = self._spawn(job_dir)
+        write_text_atomic(job_dir / job.PID_FILE, json.dumps({"pid": pid, "start": _started(pid)}))
+        self._journal(job_id, request)
+        return job_id
+
+    def poll(self, job_id: str) -> JobStatus:
+        job_dir = self._job_dir(job_id)
+        stored = job.read_status(job_dir)
+        if not _is_final(stored) and not self._worker_alive(job_dir):
+            stored = job.read_status(job_dir)  # it may have finished just now
+            if not _is_final(stored):
+                return JobStatus(job_id, JobState.FAILED, None, self._death_note(job_dir), 0.0)
+        if stored is None:
+            return JobStatus(job_id, JobState.QUEUED, 0.0, None, 0.0)
+        return JobStatus(job_id, stored.state, stored.progress, stored.message, 0.0)
+
+    def download(self, job_id: str, dest: Path) -> None:
+        status = self.poll(job_id)
+        if status.state is not JobState.SUCCEEDED:
+            said = f": {status.message}" if status.message else ""
+            raise ProviderError(
+                f"animatic job {job_id} is {status.state.value}{said} — nothing to download"
+            )
+        source = self._job_dir(job_id) / job.OUTPUT_FILE
+        try:
+            with atomic_path(dest) as tmp:
+                shutil.copyfile(source, tmp)
+        except OSError as exc:
+            raise ProviderError(f"animatic job {job_id}: cannot copy the clip — {exc}") from exc
+
+    def worker_pid(self, job_id: str) -> int | None:
+        """The job's worker process id as recorded at submit (for tools and tests)."""
+        return _read_pid(self._job_dir(job_id))[0]
+
+    def _check_request(self, request: GenerationRequest) -> None:
+        problems = self.check_options(request.model, request.options)
+        caps = CAPABILITIES
+        if not caps.min_seconds <= request.seconds <= caps.max_seconds:
+            problems.append(
+                f"seconds: {request.seconds:g} is outside animatic's range "
+                f"{caps.min_seconds:g} to {caps.max_seconds:g} s"
+            )
+        w, h = request.width, request.height
+        if not (2 <= w <= caps.max_width and 2 <= h <= caps.max_height) or w % 2 or h % 2:
+            problems.append(
+                f"size: {request.size} must be even and at most {caps.max_width}x{caps.max_height}"
+            )
+        if request.fps < 1:
+            problems.append(f"fps: {request.fps} must be at least 1")
+        if problems:
+            raise GenerationFailedError(f"animatic refused the request: {'; '.join(problems)}")
+
+    def _copy_reference(self, source: Path | None, job_dir: Path) -> str | None:
+        """Copy the reference into the job so later edits to the original cannot leak in."""
+        if source is None:
+            return None
+        name = "reference" + source.suffix.lower()
+        try:
+            shutil.copyfile(source, job_dir / name)
+        except OSError as exc:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            raise GenerationFailedError(
+                f"reference image {source}: cannot be read — {exc.strerror or exc}"
+            ) from exc
+        return name
+
+    def _spawn(self, job_dir: Path) -> int:
+        package_root = str(Path(cinestitch.__file__).resolve().parent.parent)
+        path = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [package_root, path]))}
+        command = [sys.executable, "-m", WORKER_MODULE, str(job_dir)]
+        log = str(job_dir / job.LOG_FILE)
+        try:
+            done = subprocess.run(
+                ["/bin/sh", "-c", _SPAWN, "sh", log, *command],
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=env,
+                start_new_session=True,
+                timeout=30,
+                check=True,
+            )
+            return int(done.stdout.strip())
+        except (OSError, ValueError, subprocess.SubprocessError) as exc:
+            raise ProviderError(
+                f"animatic: cannot start a worker for {job_dir.name} — {exc}"
+            ) from exc
+
+    def _journal(self, job_id: str, request: GenerationRequest) -> None:
+        entry = {
+            "job_id": job_id,
+            "prompt": request.prompt[:80],
+            "seconds": request.seconds,
+            "size": request.size,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
+        fd = os.open(self.work_dir / "submits.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+
+    def _job_dir(self, job_id: str) -> Path:
+        job_dir = self.work_dir / "jobs" / job_id
+        if not JOB_ID.fullmatch(job_id) or not (job_dir / job.REQUEST_FILE).is_file():
+            raise ProviderError(
+                f"animatic job {job_id!r}: unknown in {self.work_dir} — was it submitted with "
+                "another work directory?"
+            )
+        return job_dir
+
+    def _worker_alive(self, job_dir: Path) -> bool:
+        pid, start = _read_pid(job_dir)
+        return pid is not None and _process_alive(pid, start)
+
+    def _death_note(self, job_dir: Path) -> str:
+        pid, _ = _read_pid(job_dir)
+        try:
+            text = (job_dir / job.LOG_FILE).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            text = ""
+        tail = [line.strip() for line in text.splitlines() if line.strip()][-LOG_TAIL_LINES:]
+        note = f"the worker (pid {pid}) stopped without finishing"
+        return f"{note}: {' | '.join(tail)}" if tail else f"{note} (killed?); its log is empty"
+
+
+def _is_final(stored: job.StoredStatus | None) -> bool:
+    return stored is not None and stored.state.is_final
+
+
+def _read_pid(job_dir: Path) -> tuple[int | None, int | None]:
+    try:
+        data = json.loads((job_dir / job.PID_FILE).read_text(encoding="utf-8"))
+        return int(data["pid"]), data.get("start")
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state first), where /proc exists."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def _started(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields else None
+
+
+def _process_alive(pid: int, start: int | None) -> bool:
+    """Running (not a zombie) and, where known, the same process that was started."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    fields = _proc_stat(pid)
+    if fields is None:
+        return not Path("/proc/self/stat").exists()
+    if fields[0] in ("Z", "X"):
+        return False
+    return start is None or int(fields[19]) == start
