@@ -124,21 +124,16 @@ def _render_one(
         message = f"template '{exc.name}' not found (looked in {looked})"
         return Problem(MANIFEST_NAME, segment.line, f"{key}.template", message)
     except jinja2.TemplateSyntaxError as exc:
-        file = _display(project.root, exc.filename) if exc.filename else MANIFEST_NAME
+        where = _display(project.root, exc.filename) if exc.filename else MANIFEST_NAME
         line = exc.lineno if exc.filename else segment.line
-        return Problem(file, line, f"{key} ({segment.id})", f"template syntax: {exc.message}")
-    except jinja2.UndefinedError as exc:
-        file, line = _template_position(exc, project.root)
-        message = _undefined_message(exc, context)
-        return Problem(
-            file or MANIFEST_NAME, line or segment.line, f"{key} ({segment.id})", message
-        )
-    except Exception as exc:  # sandbox violations, type errors in template expressions
-        file, line = _template_position(exc, project.root)
-        message = f"template error: {exc}"
-        return Problem(
-            file or MANIFEST_NAME, line or segment.line, f"{key} ({segment.id})", message
-        )
+        return Problem(where, line, f"{key} ({segment.id})", f"template syntax: {exc.message}")
+    except Exception as exc:  # undefined names, sandbox violations, expression type errors
+        if isinstance(exc, jinja2.UndefinedError):
+            message = _undefined_message(exc, context)
+        else:
+            message = f"template error: {exc}"
+        found, at = _template_position(exc, project.root)
+        return Problem(found or MANIFEST_NAME, at or segment.line, f"{key} ({segment.id})", message)
     return RenderedPrompt(segment.id, text, name)
 
 

@@ -59,6 +59,13 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     yield stitch_task(plan)
 
 
+def _rel(plan: BuildPlan, path: Path) -> str:
+    """``path`` relative to the project: doit runs in the project directory, so its state
+    (``.doit.db``) stays valid when the project is moved, copied or cloned elsewhere."""
+    root = plan.project.root
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+
+
 def _group(basename: str, doc: str) -> Iterator[TaskDict]:
     yield {"basename": basename, "name": None, "doc": doc}
 
@@ -72,7 +79,7 @@ def render_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "name": sid,
         "doc": f"prompt of '{sid}' from {plan.project.prompts[sid].template}",
         "actions": [(actions.run_render, [prompt_path, step.prompt, settings_path, step.settings])],
-        "targets": [str(prompt_path), str(settings_path)],
+        "targets": [_rel(plan, prompt_path), _rel(plan, settings_path)],
         "uptodate": [config_changed(state)],
         "clean": True,
     }
@@ -98,8 +105,8 @@ def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "doc": f"{step.settings['seconds']:g} s with {step.settings['provider']}, "
         f"from {step.segment.reference.describe()}",
         "actions": [(actions.run_generate, args)],
-        "file_dep": [str(p) for p in deps],
-        "targets": [str(plan.paths.clip(sid))],
+        "file_dep": [_rel(plan, p) for p in deps],
+        "targets": [_rel(plan, plan.paths.clip(sid))],
         "clean": True,
     }
 
@@ -114,8 +121,8 @@ def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "name": sid,
         "doc": f"{pick} of '{sid}' (a reference image downstream)",
         "actions": [(actions.run_frame, [clip, frame, k])],
-        "file_dep": [str(clip)],
-        "targets": [str(frame)],
+        "file_dep": [_rel(plan, clip)],
+        "targets": [_rel(plan, frame)],
         "uptodate": [config_changed({"sharpest_of": k})],
         "clean": True,
     }
@@ -131,8 +138,8 @@ def stitch_task(plan: BuildPlan) -> TaskDict:
         "basename": "stitch",
         "doc": f"Stitch the segments into {rel}",
         "actions": [(actions.run_stitch, [plan.stitch, plan.output])],
-        "file_dep": [str(p) for p in deps],
-        "targets": [str(plan.output)],
+        "file_dep": [_rel(plan, p) for p in deps],
+        "targets": [_rel(plan, plan.output)],
         "uptodate": [config_changed(settings)],
         "clean": True,
     }

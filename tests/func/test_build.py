@@ -11,7 +11,7 @@ import av
 import pytest
 
 from cinestitch.media import probe_clip, psnr, read_frames_rgb
-from tests.conftest import ProjectFactory, provider_calls, run_doit
+from tests.conftest import provider_calls, run_doit
 
 FPS = 12
 MANIFEST = """

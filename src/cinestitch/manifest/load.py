@@ -84,7 +84,8 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         options=_mapping(prov.get("options")),
     )
     defaults = _mapping(data.get("defaults"))
-    raw_segments = data.get("segments") if isinstance(data.get("segments"), list) else []
+    listed = data.get("segments")
+    raw_segments: list[Any] = listed if isinstance(listed, list) else []
     segments: list[Segment] = []
     problems: list[Problem] = []
     for index, raw in enumerate(raw_segments):

@@ -39,11 +39,17 @@ def check_manifest_schema(doc: YamlDocument, file: str) -> list[Problem]:
     return problems
 
 
+def _schema_of(error: ValidationError) -> dict[str, Any]:
+    """The (sub)schema that failed; our schema never uses boolean subschemas."""
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
 def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Problem]:
     path: KeyPath = tuple(error.absolute_path)
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = [k for k in error.instance if k not in allowed]
+        allowed = sorted(_schema_of(error).get("properties", {}))
+        instance = error.instance if isinstance(error.instance, dict) else {}
+        unknown = [k for k in instance if k not in allowed]
         return [
             Problem(
                 file,
@@ -58,7 +64,7 @@ def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Prob
 
 
 def _message(error: ValidationError) -> str:
-    v, value, schema = error.validator, error.instance, error.schema
+    v, value, schema = error.validator, error.instance, _schema_of(error)
     shown = json.dumps(value) if not isinstance(value, dict | list) else type(value).__name__
     if v == "type":
         expected = schema["type"]
