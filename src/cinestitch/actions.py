@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -17,17 +18,20 @@ from typing import Any, ParamSpec
 from doit.exceptions import TaskFailed
 
 from cinestitch.atomic import write_text_if_changed
-from cinestitch.errors import CinestitchError, GenerationFailedError, ProviderError
-from cinestitch.media import extract_last_frame, stitch_clips
+from cinestitch.cache import GenerationStore, file_digest
+from cinestitch.errors import BudgetError, CinestitchError, ProviderError
+from cinestitch.forecast import check_budget
+from cinestitch.generation import SegmentJob, run_segment
+from cinestitch.ledger import format_ledger, read_ledger, start_ledger
+from cinestitch.lock import load_lock
+from cinestitch.media import extract_last_frame, pixel_digest, stitch_clips
+from cinestitch.media.contact import write_contact_sheet
 from cinestitch.media.types import StitchPlan
-from cinestitch.plan import canonical_json
-from cinestitch.providers import get_provider
-from cinestitch.providers.base import GenerationRequest, JobState, Provider
-from cinestitch.report import ProgressReporter
+from cinestitch.plan import BuildPlan, canonical_json
+from cinestitch.report import ProgressReporter, format_forecast
+from cinestitch.state import run_forecast
 
 P = ParamSpec("P")
-POLL_INTERVAL = 0.25
-JOB_TIMEOUT = 60 * 60
 
 
 def reported(label: str) -> Callable[[Callable[P, None]], Callable[P, TaskFailed | None]]:
@@ -59,63 +63,54 @@ def run_render(
 
 
 @reported("generate")
-def run_generate(
-    segment_id: str,
-    work_dir: Path,
-    settings: dict[str, Any],
-    prompt_path: Path,
-    reference: Path | None,
-    dest: Path,
-) -> None:
-    provider = get_provider(settings["provider"], work_dir)
-    width, _, height = settings["size"].partition("x")
-    request = GenerationRequest(
-        provider=settings["provider"],
-        model=settings["model"],
-        prompt=prompt_path.read_text(encoding="utf-8").strip(),
-        seconds=float(settings["seconds"]),
-        width=int(width),
-        height=int(height),
-        fps=int(settings["fps"]),
-        seed=int(settings["seed"]),
-        reference_image=reference,
-        options=settings["options"],
-    )
-    run_job(provider, request, dest, ProgressReporter(f"generate:{segment_id}"), segment_id)
-
-
-def run_job(
-    provider: Provider,
-    request: GenerationRequest,
-    dest: Path,
-    reporter: ProgressReporter,
-    segment_id: str,
-) -> None:
-    """submit -> poll until final -> download; errors name the segment and the provider."""
-    where = f"segment '{segment_id}' ({provider.name})"
+def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
+    """Obtain the segment's takes, paying at most once each (see ``generation``)."""
+    label = f"generate:{job.segment_id}"
     try:
-        job_id = provider.submit(request)
-        detail = f"{provider.name} {request.seconds:g} s"
-        deadline = time.monotonic() + JOB_TIMEOUT
-        while True:
-            status = provider.poll(job_id)
-            reporter.job(status, detail)
-            if status.state.is_final:
-                break
-            if time.monotonic() > deadline:
-                raise ProviderError(f"job {job_id} still not done after {JOB_TIMEOUT} s")
-            time.sleep(POLL_INTERVAL)
-        if status.state is not JobState.SUCCEEDED:
-            said = status.message or status.state.value
-            raise GenerationFailedError(f"job {job_id} {status.state.value}: {said}")
-        provider.download(job_id, dest)
+        run_segment(job, ProgressReporter(label))
     except ProviderError as exc:
-        raise type(exc)(f"{where}: {exc}", may_be_billed=exc.may_be_billed) from exc
+        provider = job.settings["provider"]
+        billed = "; it may have been billed" if exc.may_be_billed else ""
+        raise type(exc)(
+            f"segment '{job.segment_id}' ({provider}): {exc}{billed}",
+            may_be_billed=exc.may_be_billed,
+        ) from exc
+    if job.takes > 1:
+        write_contact_sheet(list(job.take_clips), job.take, contact_sheet)
+        ProgressReporter(label).line(f"{job.takes} takes → {contact_sheet.name}")
 
 
 @reported("frame")
-def run_frame(clip: Path, dest: Path, sharpest_of: int) -> None:
+def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path) -> None:
+    """Extract the reference frame and note its pixel digest in the cache, so that plans
+    can compute downstream keys without decoding anything."""
     extract_last_frame(clip, dest, sharpest_of=sharpest_of)
+    GenerationStore(cache_dir).put_frame_digest(file_digest(clip), sharpest_of, pixel_digest(dest))
+
+
+@reported("budget")
+def run_budget(plan: BuildPlan) -> None:
+    """Print what this build will generate and what it costs; stop it, before any provider
+    call, if that would exceed a budget. Starts the build's ledger."""
+    forecast, lock = run_forecast(plan)
+    start_ledger(plan.paths.ledger)
+    stream = sys.stdout
+    if forecast.to_generate:
+        stream.write(format_forecast(forecast, plan.project.budget, lock.spent_usd) + "\n")
+    else:
+        stream.write("   plan: nothing to generate\n")
+    stream.flush()
+    over = check_budget(forecast, plan.project.budget, lock.spent_usd)
+    if over:
+        raise BudgetError(over)
+
+
+def print_ledger(plan: BuildPlan) -> None:
+    """At the end of every build: what it generated, from where, and what it cost."""
+    lines = read_ledger(plan.paths.ledger)
+    spent = load_lock(plan.paths.lock).spent_usd
+    sys.stdout.write(format_ledger(lines, spent) + "\n")
+    sys.stdout.flush()
 
 
 @reported("stitch")

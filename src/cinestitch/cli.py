@@ -16,8 +16,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cinestitch import __version__
+from cinestitch.doit_commands import plan_text, why_text
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
+from cinestitch.generation import RESUBMIT_ENV
 from cinestitch.manifest import MANIFEST_NAME, load_project
+from cinestitch.plan import plan_build
 from cinestitch.resources import SCAFFOLD_DIR
 
 
@@ -55,8 +58,25 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("dir", type=Path, nargs="?", default=Path("."))
     validate.set_defaults(run=cmd_validate)
 
+    plan = sub.add_parser(
+        "plan", help="show what a build would generate, why, and what it would cost"
+    )
+    plan.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    plan.set_defaults(run=cmd_plan)
+
+    why = sub.add_parser("why", help="explain whether and why one segment would be generated")
+    why.add_argument("segment")
+    why.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    why.set_defaults(run=cmd_why)
+
     build = sub.add_parser("build", help="build the project (runs doit in its directory)")
     build.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    build.add_argument(
+        "--resubmit",
+        action="store_true",
+        help="submit again jobs that an interrupted build left and that cannot be resumed "
+        "(they may have been billed)",
+    )
     build.add_argument("doit_args", nargs=argparse.REMAINDER, help="passed on to doit")
     build.set_defaults(run=cmd_build)
     return parser
@@ -89,6 +109,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan(args: argparse.Namespace) -> int:
+    print(plan_text(plan_build(load_project(args.dir))))
+    return 0
+
+
+def cmd_why(args: argparse.Namespace) -> int:
+    plan = plan_build(load_project(args.dir))
+    ids = [s.id for s in plan.project.segments]
+    if args.segment not in ids:
+        print(
+            f"cinestitch: no segment '{args.segment}' — segments: {', '.join(ids)}", file=sys.stderr
+        )
+        return 2
+    print(why_text(plan, args.segment))
+    return 0
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     load_project(args.dir)  # fail fast with the one-line problems
     dodo = args.dir / "dodo.py"
@@ -97,6 +134,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         return 2
     command = [sys.executable, "-m", "doit", "-f", str(dodo), *args.doit_args]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if args.resubmit:
+        env[RESUBMIT_ENV] = "1"
     return subprocess.call(command, env=env)
 
 

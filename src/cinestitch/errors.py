@@ -3,6 +3,7 @@
     CinestitchError                 base; ``str(e)`` is the one line a user sees
     ├── ProjectError                a manifest or template is wrong (exit 3); holds all problems
     ├── MediaError                  PyAV could not read or write a file (names the path)
+    ├── BudgetError                 the build would spend more than the manifest allows
     └── ProviderError               a provider call failed (names segment, provider, its answer)
         ├── ProviderUnavailableError  could not reach it: network, 5xx, timeout
         └── GenerationFailedError     it ran and said no: policy, failed job
@@ -52,6 +53,10 @@ class ProjectError(CinestitchError):
 
 class MediaError(CinestitchError):
     """Reading, decoding or encoding a media file failed."""
+
+
+class BudgetError(CinestitchError):
+    """The plan costs more than a budget allows; raised before any provider call."""
 
 
 class ProviderError(CinestitchError):

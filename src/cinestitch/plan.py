@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cinestitch.lock import LOCK_NAME
 from cinestitch.manifest.model import Project, Segment
 from cinestitch.media.types import AudioBed, ClipSpec, EncoderSettings, StitchPlan
 
@@ -48,6 +49,37 @@ class BuildPaths:
     def stitch_settings(self) -> Path:
         return self.build / "stitch.json"
 
+    def take_clip(self, segment_id: str, take: int) -> Path:
+        return self.build / "takes" / segment_id / f"take-{take}.mp4"
+
+    def contact_sheet(self, segment_id: str) -> Path:
+        return self.build / "takes" / f"{segment_id}.contact.png"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / LOCK_NAME
+
+    @property
+    def lock_mutex(self) -> Path:
+        return self.state / "lock.mutex"
+
+    @property
+    def journal(self) -> Path:
+        """Submitted jobs not yet in the cache (see ``cache.journal``)."""
+        return self.state / "jobs"
+
+    @property
+    def ledger(self) -> Path:
+        """What the current build generated or restored, one JSON line each."""
+        return self.state / "ledger.jsonl"
+
+    @property
+    def default_cache(self) -> Path:
+        return self.state / "cache"
+
+    def provider_work(self, provider: str) -> Path:
+        return self.state / provider
+
 
 @dataclass(frozen=True)
 class SegmentStep:
@@ -55,12 +87,16 @@ class SegmentStep:
 
     segment: Segment
     prompt: str
+    template: str
+    """Where the prompt came from (a template file, or the manifest for inline prompts)."""
     settings: dict[str, Any]
-    """The generation settings besides prompt and reference: provider, model, size, fps,
-    seconds, seed, options. A change here regenerates the segment."""
+    """The generation settings besides prompt, take and reference: provider, model, size,
+    fps, seconds, seed, options. A change here regenerates the segment."""
     reference: Path | None
     """The reference image file (an upstream segment's last frame, or a project image)."""
     reference_segment: str | None
+    upstream_sharpest_of: int
+    """How the upstream segment's reference frame is picked (1 when not chained)."""
     needs_frame: bool
     """Some later segment starts from this one's last frame."""
 
@@ -117,12 +153,15 @@ def _plan_segment(
         reference = paths.frame(ref.value)
     elif ref.kind == "image" and ref.value:
         reference = project.root / ref.value
+    upstream = ref.value if ref.kind == "segment" else None
     return SegmentStep(
         segment=s,
         prompt=project.prompts[s.id].text,
+        template=project.prompts[s.id].template,
         settings=generation_settings(project, s),
         reference=reference,
-        reference_segment=ref.value if ref.kind == "segment" else None,
+        reference_segment=upstream,
+        upstream_sharpest_of=project.segment(upstream).sharpest_of if upstream else 1,
         needs_frame=needs_frame,
     )
 

@@ -10,6 +10,11 @@ import sys
 import time
 from typing import TextIO
 
+from cinestitch.explain import describe, dollars
+from cinestitch.forecast import Forecast, Status
+from cinestitch.keys import short
+from cinestitch.lock import LockEntry
+from cinestitch.manifest import Budget
 from cinestitch.providers.base import JobState, JobStatus
 
 BAR_WIDTH = 12
@@ -51,3 +56,55 @@ class ProgressReporter:
 
 def format_seconds(seconds: float) -> str:
     return f"{seconds:.1f} s"
+
+
+def format_forecast(forecast: Forecast, budget: Budget, spent: float) -> str:
+    """The plan as a table: segment, status, why, estimated cost; then the totals."""
+    rows = [("segment", "status", "why", "est. cost")]
+    for s in forecast.segments:
+        cost = dollars(s.cost) if s.status is Status.GENERATE else ""
+        status = s.status.value
+        if s.status is Status.GENERATE and len(s.takes_to_generate) > 1:
+            status += f" ({len(s.takes_to_generate)} takes)"
+        rows.append((s.segment_id, status, describe(s.reasons), cost))
+    n = len(forecast.to_generate)
+    total = f"{n} to generate, {forecast.seconds:g} s of video"
+    rows.append(("total", total, "", dollars(forecast.cost)))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
+    ]
+    notes = []
+    if forecast.price is not None and forecast.to_generate:
+        notes.append(f"prices: {forecast.price.source}")
+    if budget.build is not None:
+        notes.append(f"build budget {dollars(budget.build)}")
+    if budget.total is not None:
+        notes.append(f"project budget left {dollars(budget.total - spent)}")
+    return "\n".join(lines + (["  ".join(notes)] if notes else []))
+
+
+def format_why(
+    forecast: Forecast, segment_id: str, entry: LockEntry | None, chain: list[str]
+) -> str:
+    """One segment in detail: what the build will do with it and why, against the lock."""
+    s = forecast.segment(segment_id)
+    lines = [f"{segment_id}: {s.status.value}"]
+    if s.reasons:
+        lines.append(f"  why:        {describe(s.reasons)}")
+    if s.status is Status.GENERATE:
+        takes = ", ".join(map(str, s.takes_to_generate))
+        lines.append(f"  generates:  take {takes}, {s.seconds:g} s, est. {dollars(s.cost)}")
+    lines.append(f"  key:        {short(s.key) if s.key else 'known once its reference exists'}")
+    if entry is None:
+        lines.append("  lock:       no entry yet (never built here)")
+    else:
+        lines.append(
+            f"  lock:       take {entry.take}, key {short(entry.key)}, clip {short(entry.output)}"
+            f", {entry.provider}/{entry.model}, job {entry.job_id or '-'}, "
+            f"cost {dollars(entry.cost_usd)}"
+        )
+    if len(chain) > 1:
+        lines.append(f"  chain:      {' → '.join(chain)}")
+    return "\n".join(lines)

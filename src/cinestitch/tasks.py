@@ -17,8 +17,10 @@ from doit.tools import config_changed
 
 from cinestitch import actions
 from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
+from cinestitch.generation import SegmentJob
 from cinestitch.manifest import load_project
 from cinestitch.plan import BuildPlan, SegmentStep, canonical_json, plan_build, stitch_settings
+from cinestitch.state import cache_dir, project_price
 
 DOIT_CONFIG: dict[str, Any] = {
     "verbosity": 2,
@@ -46,6 +48,7 @@ def load_plan_or_exit(project_dir: str | Path) -> BuildPlan:
 def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     """All doit tasks of the project in ``project_dir`` (a directory or its dodo.py)."""
     plan = load_plan_or_exit(project_dir)
+    yield budget_task(plan)
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
     for step in plan.steps:
         yield render_task(plan, step)
@@ -70,15 +73,35 @@ def _group(basename: str, doc: str) -> Iterator[TaskDict]:
     yield {"basename": basename, "name": None, "doc": doc}
 
 
+def budget_task(plan: BuildPlan) -> TaskDict:
+    """Runs first in every build: prints the plan, checks the budgets, and at the end of the
+    build prints the ledger. Every generate task depends on it, so an over-budget build
+    stops before any provider call."""
+    return {
+        "basename": "budget",
+        "doc": "Print what the build will generate and cost; stop if over budget.",
+        "actions": [(actions.run_budget, [plan])],
+        "teardown": [(actions.print_ledger, [plan])],
+        "uptodate": [False],
+        "verbosity": 2,
+    }
+
+
+def segment_settings(step: SegmentStep) -> dict[str, Any]:
+    """What build/settings/<id>.json holds: the generation settings and the takes."""
+    return {**step.settings, "takes": step.segment.takes, "take": step.segment.take}
+
+
 def render_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     sid = step.segment.id
     prompt_path, settings_path = plan.paths.prompt(sid), plan.paths.settings(sid)
-    state = canonical_json({"prompt": step.prompt, "settings": step.settings})
+    settings = segment_settings(step)
+    state = canonical_json({"prompt": step.prompt, "settings": settings})
     return {
         "basename": "render",
         "name": sid,
         "doc": f"prompt of '{sid}' from {plan.project.prompts[sid].template}",
-        "actions": [(actions.run_render, [prompt_path, step.prompt, settings_path, step.settings])],
+        "actions": [(actions.run_render, [prompt_path, step.prompt, settings_path, settings])],
         "targets": [_rel(plan, prompt_path), _rel(plan, settings_path)],
         "uptodate": [config_changed(state)],
         "clean": True,
@@ -90,25 +113,46 @@ def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     deps = [plan.paths.prompt(sid), plan.paths.settings(sid)]
     if step.reference is not None:
         deps.append(step.reference)
-    work_dir = plan.paths.state / step.settings["provider"]
-    args = [
-        sid,
-        work_dir,
-        step.settings,
-        plan.paths.prompt(sid),
-        step.reference,
-        plan.paths.clip(sid),
-    ]
+    takes = step.segment.takes
+    job = segment_job(plan, step)
+    targets = [job.clip, *(job.take_clips if takes > 1 else ())]
     return {
         "basename": "generate",
         "name": sid,
         "doc": f"{step.settings['seconds']:g} s with {step.settings['provider']}, "
-        f"from {step.segment.reference.describe()}",
-        "actions": [(actions.run_generate, args)],
+        f"from {step.segment.reference.describe()}"
+        + (f", {takes} takes (using {step.segment.take})" if takes > 1 else ""),
+        "actions": [(actions.run_generate, [job, plan.paths.contact_sheet(sid)])],
         "file_dep": [_rel(plan, p) for p in deps],
-        "targets": [_rel(plan, plan.paths.clip(sid))],
+        "task_dep": ["budget"],
+        "targets": [_rel(plan, p) for p in targets],
         "clean": True,
     }
+
+
+def segment_job(plan: BuildPlan, step: SegmentStep) -> SegmentJob:
+    sid, paths = step.segment.id, plan.paths
+    upstream = step.reference_segment
+    spec = plan.project.provider
+    price = project_price(plan)
+    return SegmentJob(
+        segment_id=sid,
+        settings=step.settings,
+        takes=step.segment.takes,
+        take=step.segment.take,
+        prompt_path=paths.prompt(sid),
+        reference=step.reference,
+        reference_clip=paths.clip(upstream) if upstream else None,
+        clip=paths.clip(sid),
+        take_clips=tuple(paths.take_clip(sid, n) for n in range(1, step.segment.takes + 1)),
+        cache_dir=cache_dir(plan),
+        journal_dir=paths.journal,
+        provider_dir=paths.provider_work(spec.name),
+        lock_path=paths.lock,
+        lock_mutex=paths.lock_mutex,
+        ledger_path=paths.ledger,
+        price_per_second=price.per_second if price is not None else None,
+    )
 
 
 def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
@@ -120,7 +164,7 @@ def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "basename": "frame",
         "name": sid,
         "doc": f"{pick} of '{sid}' (a reference image downstream)",
-        "actions": [(actions.run_frame, [clip, frame, k])],
+        "actions": [(actions.run_frame, [clip, frame, k, cache_dir(plan)])],
         "file_dep": [_rel(plan, clip)],
         "targets": [_rel(plan, frame)],
         "uptodate": [config_changed({"sharpest_of": k})],

@@ -4,6 +4,7 @@ from cinestitch.manifest.load import load_project
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
     AudioSpec,
+    Budget,
     Output,
     Project,
     ProviderSpec,
@@ -15,6 +16,7 @@ from cinestitch.manifest.model import (
 __all__ = [
     "MANIFEST_NAME",
     "AudioSpec",
+    "Budget",
     "Output",
     "Project",
     "ProviderSpec",

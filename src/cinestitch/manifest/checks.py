@@ -102,6 +102,11 @@ def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Prob
         message = f"trims of {s.head_trim + s.tail_trim:g} s leave nothing of {s.seconds:g} s"
         problems.append(problem_at(doc, (*key, "trim"), message))
     problems += _check_transition(project, s, kept, doc)
+    if s.take > s.takes:
+        message = (
+            f"take {s.take} of {s.takes} — set takes: {s.take} or more, or pick 1 to {s.takes}"
+        )
+        problems.append(problem_at(doc, (*key, "take"), message))
     return problems
 
 

@@ -16,6 +16,7 @@ from cinestitch.manifest.checks import check_project, problem_at
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
     AudioSpec,
+    Budget,
     Output,
     Project,
     ProviderSpec,
@@ -82,7 +83,9 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         name=provider_name,
         model=_str(prov.get("model"), default_model(provider_name) or ""),
         options=_mapping(prov.get("options")),
+        price_per_second=_opt_num(prov.get("price_per_second")),
     )
+    budget = _mapping(data.get("budget"))
     defaults = _mapping(data.get("defaults"))
     listed = data.get("segments")
     raw_segments: list[Any] = listed if isinstance(listed, list) else []
@@ -109,6 +112,8 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         bible=_mapping(data.get("bible")),
         segments=tuple(segments),
         audio=audio,
+        budget=Budget(_opt_num(budget.get("build")), _opt_num(budget.get("total"))),
+        cache=data.get("cache") if isinstance(data.get("cache"), str) else None,
     )
     return project, problems
 
@@ -146,6 +151,8 @@ def _segment(
         tail_trim=_num(trim.get("tail"), 0.0),
         transition=_transition(pick("transition")),
         sharpest_of=_int(pick("sharpest_of"), 1),
+        takes=_int(pick("takes"), 1),
+        take=_int(raw.get("take"), 1),
         line=doc.line_of(("segments", index)),
     )
 
@@ -202,6 +209,12 @@ def _str(value: Any, default: str) -> str:
 
 def _int(value: Any, default: int) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def _opt_num(value: Any) -> float | None:
+    return (
+        _num(value, 0.0) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    )
 
 
 def _num(value: Any, default: float) -> float:

@@ -42,6 +42,10 @@ class Segment:
     tail_trim: float
     transition: Transition
     sharpest_of: int
+    takes: int
+    """How many takes to generate."""
+    take: int
+    """The selected take (1-based)."""
     line: int | None
     """Line of the segment in the manifest, for messages."""
 
@@ -61,6 +65,16 @@ class ProviderSpec:
     name: str
     model: str
     options: Mapping[str, Any]
+    price_per_second: float | None = None
+    """Overrides the price table for estimates and budgets."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Spending limits in USD; ``None`` is no limit."""
+
+    build: float | None = None
+    total: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +103,9 @@ class Project:
     bible: Mapping[str, Any]
     segments: tuple[Segment, ...]
     audio: AudioSpec | None
+    budget: Budget = field(default_factory=Budget)
+    cache: str | None = None
+    """The manifest's cache directory, as written (``CINESTITCH_CACHE`` overrides it)."""
     prompts: Mapping[str, RenderedPrompt] = field(default_factory=dict)
     """Rendered at load time, so template errors surface before anything runs."""
 

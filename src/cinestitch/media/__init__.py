@@ -5,7 +5,13 @@ in ``media.types`` and numpy arrays.
 """
 
 from cinestitch.media.audio import read_audio
-from cinestitch.media.frames import extract_last_frame, load_image_rgb, psnr, read_frames_rgb
+from cinestitch.media.frames import (
+    extract_last_frame,
+    load_image_rgb,
+    pixel_digest,
+    psnr,
+    read_frames_rgb,
+)
 from cinestitch.media.probe import probe_clip
 from cinestitch.media.stitch import stitch_clips
 from cinestitch.media.timeline import Crossfade, Plain, Timeline, plan_timeline
@@ -32,6 +38,7 @@ __all__ = [
     "Transition",
     "extract_last_frame",
     "load_image_rgb",
+    "pixel_digest",
     "plan_timeline",
     "probe_clip",
     "psnr",

@@ -9,6 +9,7 @@ downstream cache keys stable across re-extractions.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import math
 from collections import deque
 from contextlib import closing
@@ -101,6 +102,20 @@ def load_image_rgb(path: Path, width: int, height: int) -> Rgb:
         raise MediaError(f"{path}: not a readable image — {exc}") from exc
     fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.LANCZOS)
     return np.asarray(fitted, dtype=np.uint8).copy()
+
+
+def pixel_digest(path: Path) -> str:
+    """SHA-256 of an image's decoded pixels (mode, size and samples), not of its file bytes:
+    a reference re-saved with other compression or metadata keeps its digest."""
+    try:
+        with Image.open(path) as opened:
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+    except (OSError, UnidentifiedImageError) as exc:
+        raise MediaError(f"{path}: not a readable image — {exc}") from exc
+    digest = hashlib.sha256(f"{image.mode} {image.width}x{image.height}\n".encode())
+    digest.update(image.tobytes())
+    return digest.hexdigest()
 
 
 def psnr(a: npt.NDArray[np.uint8], b: npt.NDArray[np.uint8]) -> float:

@@ -70,6 +70,7 @@ def dump_request(request: GenerationRequest, reference_name: str | None) -> str:
         "seed": request.seed,
         "reference_image": reference_name,
         "options": dict(request.options),
+        "take": request.take,
     }
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 

@@ -92,8 +92,11 @@ class Scene:
 
 
 def request_digest(request: GenerationRequest) -> bytes:
-    """The hash every creative choice derives from (not the size: compositions scale)."""
-    key = [request.prompt, request.seed, request.options.get("palette")]
+    """The hash every creative choice derives from (not the size: compositions scale).
+    Takes after the first vary it, so each take is a different draw."""
+    key: list[object] = [request.prompt, request.seed, request.options.get("palette")]
+    if request.take != 1:
+        key.append(request.take)
     return hashlib.sha256(json.dumps(key, ensure_ascii=False).encode()).digest()
 
 

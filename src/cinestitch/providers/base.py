@@ -28,6 +28,8 @@ class GenerationRequest:
     seed: int
     reference_image: Path | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
+    take: int = 1
+    """Which take of the same request this is: takes differ, equal takes are the same."""
 
     @property
     def size(self) -> str:

@@ -1,0 +1,92 @@
+"""``doit plan`` and ``doit why SEGMENT``: doit command plugins (entry point group
+``doit.COMMAND``), so they work in any project directory where ``doit`` builds.
+
+They read the same forecast as the build's budget step; nothing is generated or submitted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from doit.cmd_base import DoitCmdBase
+from doit.exceptions import InvalidCommand
+
+from cinestitch.errors import CinestitchError, ProjectError
+from cinestitch.manifest import MANIFEST_NAME, load_project
+from cinestitch.plan import BuildPlan, plan_build
+from cinestitch.report import format_forecast, format_why
+from cinestitch.state import run_forecast
+
+
+def project_roots(start: Path) -> list[Path]:
+    """The project here, or every project under ``projects/`` (at the repository root)."""
+    if (start / MANIFEST_NAME).is_file():
+        return [start]
+    return sorted(p.parent for p in start.glob(f"projects/*/{MANIFEST_NAME}"))
+
+
+def plan_text(plan: BuildPlan) -> str:
+    forecast, lock = run_forecast(plan)
+    return format_forecast(forecast, plan.project.budget, lock.spent_usd)
+
+
+def why_text(plan: BuildPlan, segment_id: str) -> str:
+    ids = [s.id for s in plan.project.segments]
+    if segment_id not in ids:
+        raise CinestitchError(f"no segment '{segment_id}' — segments: {', '.join(ids)}")
+    forecast, lock = run_forecast(plan)
+    chain = [segment_id]
+    while (up := plan.step(chain[0]).reference_segment) is not None:
+        chain.insert(0, up)
+    return format_why(forecast, segment_id, lock.entry(segment_id), chain)
+
+
+class _ProjectCommand(DoitCmdBase):  # type: ignore[misc]
+    def _plans(self) -> list[BuildPlan]:
+        roots = project_roots(Path.cwd())
+        if not roots:
+            raise InvalidCommand(f"no {MANIFEST_NAME} here — run it in a project directory")
+        try:
+            return [plan_build(load_project(root)) for root in roots]
+        except ProjectError as exc:
+            raise InvalidCommand(exc.report()) from None
+
+
+class PlanCommand(_ProjectCommand):
+    """Show what the next build would generate, why, and what it would cost."""
+
+    name = "plan"
+    doc_purpose = "show what the build would generate, why, and at what cost (spends nothing)"
+    doc_usage = ""
+    doc_description = None
+    cmd_options = ()
+
+    def _execute(self, pos_args: list[str] | None = None) -> int:
+        plans = self._plans()
+        for plan in plans:
+            if len(plans) > 1:
+                self.outstream.write(f"{plan.project.name}:\n")
+            self.outstream.write(plan_text(plan) + "\n")
+        return 0
+
+
+class WhyCommand(_ProjectCommand):
+    """Explain one segment: its status, the reasons, its key and what the lock recorded."""
+
+    name = "why"
+    doc_purpose = "explain whether and why a segment would be generated"
+    doc_usage = "SEGMENT"
+    doc_description = None
+    cmd_options = ()
+
+    def _execute(self, pos_args: list[str] | None = None) -> int:
+        if not pos_args or len(pos_args) != 1:
+            raise InvalidCommand("`doit why` takes one segment id, e.g. `doit why shot`")
+        (plan,) = self._plans()[:1]
+        try:
+            self.outstream.write(why_text(plan, pos_args[0]) + "\n")
+        except CinestitchError as exc:
+            print(f"doit why: {exc}", file=sys.stderr)
+            return 3
+        return 0

@@ -1,0 +1,40 @@
+"""The request key: one SHA-256 over everything that determines a provider's output (pure).
+
+Two generations with equal keys are the same purchase, so the cache serves the second one.
+The key covers provider, model, rendered prompt, seconds, size, fps, seed, take, provider
+options and the reference image's decoded pixels (so re-encoding a PNG does not change it).
+Transitions, trims, the audio bed and output quality are not in it: they only restitch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from typing import Any
+
+KEY_VERSION = 1
+"""Bumped when the encoding changes, so old cache entries can never be mistaken for new."""
+
+IDENTITY_SETTINGS = ("provider", "model", "options", "size", "fps", "seconds", "seed")
+"""The generation settings that are part of a request's identity."""
+
+
+def canonical_request(
+    prompt: str, settings: Mapping[str, Any], take: int, reference: str | None
+) -> bytes:
+    """The canonical encoding of a request: sorted keys, no whitespace, UTF-8."""
+    identity = {name: settings[name] for name in IDENTITY_SETTINGS}
+    identity.update(key_version=KEY_VERSION, prompt=prompt, take=take, reference_pixels=reference)
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.encode("utf-8")
+
+
+def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: str | None) -> str:
+    """The hex SHA-256 of ``canonical_request``."""
+    return hashlib.sha256(canonical_request(prompt, settings, take, reference)).hexdigest()
+
+
+def short(digest: str | None) -> str:
+    """The first 12 hex digits, for messages and listings."""
+    return (digest or "-")[:12]

@@ -1,0 +1,53 @@
+"""Estimated generation prices from the dated table in ``data/prices.json``.
+
+A project may set ``provider.price_per_second`` to use its own rate (a negotiated price, or
+a rehearsal of budgets with the free animatic); otherwise the table decides.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from cinestitch.resources import DATA_DIR
+
+PRICES_PATH = DATA_DIR / "prices.json"
+
+
+@dataclass(frozen=True)
+class Price:
+    """USD per generated second, and where the number comes from."""
+
+    per_second: float
+    source: str
+
+
+@functools.cache
+def price_table() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(PRICES_PATH.read_text(encoding="utf-8"))
+    return data
+
+
+def resolution_tier(height: int) -> str:
+    """720p, 1080p or 4k, as providers price them."""
+    if height <= 720:
+        return "720p"
+    return "1080p" if height <= 1080 else "4k"
+
+
+def find_price(
+    provider: str, model: str, height: int, override: float | None = None
+) -> Price | None:
+    """The price per second of a generation, or ``None`` when nobody knows it."""
+    if override is not None:
+        return Price(override, "provider.price_per_second in cinestitch.yaml")
+    entry = price_table()["providers"].get(provider)
+    if entry is None:
+        return None
+    tiers = entry["models"].get(model, {})
+    tier = resolution_tier(height)
+    if tier not in tiers:
+        return None
+    return Price(float(tiers[tier]), f"{provider} list price as of {entry['as_of']}")
