@@ -35,9 +35,17 @@ def make_project(tmp_path: Path) -> ProjectFactory:
     return make
 
 
-def run_doit(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run doit in ``project`` as a user would, in a fresh process."""
+def clean_env(**extra: str) -> dict[str, str]:
+    """The test's environment without the user's CINESTITCH_ settings, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CINESTITCH_")}
+    return {**env, **extra}
+
+
+def run_doit(
+    project: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run doit in ``project`` as a user would, in a fresh process."""
+    env = env if env is not None else clean_env()
     return subprocess.run(
         [sys.executable, "-m", "doit", *args],
         cwd=project,
@@ -58,7 +66,15 @@ def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[
     )
 
 
+def submitted_prompts(project: Path) -> list[str]:
+    """The prompts (first 80 characters) of every job the embedded provider received."""
+    import json
+
+    journal = project / ".cinestitch" / "animatic" / "submits.jsonl"
+    lines = journal.read_text().splitlines() if journal.exists() else []
+    return [json.loads(line)["prompt"] for line in lines]
+
+
 def provider_calls(project: Path) -> int:
     """Paid calls the embedded provider received (one journal line per submit)."""
-    journal = project / ".cinestitch" / "animatic" / "submits.jsonl"
-    return len(journal.read_text().splitlines()) if journal.exists() else 0
+    return len(submitted_prompts(project))

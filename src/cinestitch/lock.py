@@ -122,7 +122,8 @@ def parse_lock(text: str, name: str = LOCK_NAME) -> Lock:
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        message = f"unreadable lock ({exc}) — fix it, or restore it from version control"
+        what = getattr(exc, "problem", None) or " ".join(str(exc).split())
+        message = f"unreadable lock ({what}) — fix it, or restore it from version control"
         raise ProjectError([Problem(name, line, "", message)]) from exc
 
 
