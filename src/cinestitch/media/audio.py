@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Generator, Iterator
+from fractions import Fraction
 from pathlib import Path
 
 import av
@@ -26,6 +27,9 @@ from cinestitch.media.types import AudioBed
 
 Samples = npt.NDArray[np.float32]
 """Stereo audio, shape (2, n)."""
+RUN_IN = 2048
+"""Samples decoded before a ranged read's first one: the AAC decoder's overlap needs one
+packet before, and a seek may land a packet late."""
 
 
 def sample_at(frame: int, fps: int, rate: int) -> int:
@@ -101,11 +105,16 @@ def _stereo(frame: av.AudioFrame) -> Samples:
 
 def clip_audio(track: ClipTrack, fps: int, rate: int) -> Samples:
     """The clip's kept audio (silence if it has none) with its entry and exit ramps applied."""
+    gain = clip_gain(track, fps, rate)
+    if not track.has_audio:
+        return silence(gain.shape[0])
+    return read_audio(track.path, rate, float(track.head), gain.shape[0]) * gain
+
+
+def clip_gain(track: ClipTrack, fps: int, rate: int) -> npt.NDArray[np.float32]:
+    """The clip's gain over its kept samples: its entry and exit ramps (1 elsewhere)."""
     first = sample_at(track.start, fps, rate)
     length = sample_at(track.start + track.kept, fps, rate) - first
-    if not track.has_audio:
-        return silence(length)
-    audio = read_audio(track.path, rate, float(track.head), length)
     gain = np.ones(length, dtype=np.float32)
     if track.enter.frames:
         n = sample_at(track.start + track.enter.frames, fps, rate) - first
@@ -117,7 +126,64 @@ def clip_audio(track: ClipTrack, fps: int, rate: int) -> Samples:
         up = np.arange(1, n + 1, dtype=np.float32)
         down = 1 - up / (n + 1) if track.leave.kind == "crossfade" else (n - up) / n
         gain[length - n :] *= down
-    return audio * gain
+    return gain
+
+
+def read_audio_range(path: Path, rate: int, first: int, count: int) -> Samples:
+    """Decoded samples [first, first + count) of ``path`` at ``rate`` (silence outside it).
+
+    A track already at ``rate`` is decoded from a little before ``first`` only (the AAC
+    decoder needs one packet of run-in); anything else is decoded from the start.
+    """
+    out = silence(count)
+    lead = max(0, -first)
+    if lead >= count:
+        return out
+    with open_input(path, "video") as container:
+        stream = audio_stream(container)
+        if stream is None:
+            return out
+        ctx = stream.codec_context
+        if ctx.sample_rate != rate or ctx.layout.nb_channels > 2 or stream.time_base is None:
+            out[:, lead:] = read_audio(path, rate, (first + lead) / rate, count - lead)
+            return out
+        _decode_into(container, stream, first, out)
+    return out
+
+
+def _decode_into(container: InputContainer, stream: AudioStream, first: int, out: Samples) -> None:
+    """Place the decoded frames overlapping [first, first + n) into ``out``."""
+    per_tick = Fraction(stream.time_base or 0) * stream.codec_context.sample_rate
+    start = first - RUN_IN
+    if start > 0:
+        container.seek(int(start / per_tick), stream=stream)
+    stop = first + out.shape[1]
+    for frame in container.decode(stream):
+        if frame.pts is None:
+            continue
+        at = int(frame.pts * per_tick)
+        if at >= stop:
+            break
+        chunk = _stereo(frame)
+        a, b = max(at, first), min(at + chunk.shape[1], stop)
+        if a < b:
+            out[:, a - first : b - first] = chunk[:, a - at : b - at]
+
+
+def mixed_range(timeline: Timeline, rate: int, skews: list[int], start: int, stop: int) -> Samples:
+    """The clips' mixed sound over output samples [start, stop), each clip played ``skews``
+    samples late (the smart render's placement; all zero gives the reference mix)."""
+    out = silence(stop - start)
+    for track, skew in zip(timeline.tracks, skews, strict=True):
+        first = sample_at(track.start, timeline.fps, rate)
+        gain = clip_gain(track, timeline.fps, rate)
+        a, b = max(start, first), min(stop, first + gain.shape[0])
+        if a >= b or not track.has_audio:
+            continue
+        source = round(float(track.head) * rate) + (a - first) - skew
+        audio = read_audio_range(track.path, rate, source, b - a)
+        out[:, a - start : b - start] += audio * gain[a - first : b - first]
+    return np.clip(out, -1.0, 1.0)
 
 
 class BedStream:

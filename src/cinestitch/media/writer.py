@@ -37,11 +37,14 @@ class Mp4Writer:
         fps: int,
         encoder: EncoderSettings | None = None,
         audio: bool = True,
+        keyint: int | None = None,
     ) -> None:
         self.dest = dest
         self.width, self.height, self.fps = width, height, fps
         self.settings = encoder or EncoderSettings()
         self.with_audio = audio
+        self.keyint = keyint
+        """Frames between keyframes (x264's default, 250, when None)."""
         self._frames = 0
         self._samples = 0
         self._pending = np.zeros((2, 0), dtype=np.float32)
@@ -72,6 +75,8 @@ class Mp4Writer:
         v.codec_context.thread_count = s.threads
         v.codec_context.flags |= av.codec.context.Flags.bitexact
         v.options = {"crf": str(s.crf), "preset": s.preset, "profile": "high"}
+        if self.keyint is not None:
+            v.options = {**v.options, "x264-params": f"keyint={self.keyint}"}
         self._video = v
         if self.with_audio:
             a = self._out.add_stream("aac", rate=s.sample_rate, layout="stereo")

@@ -1,0 +1,96 @@
+"""Audio join pieces: re-encode output samples [start, stop) so that copied AAC packets on
+either side still decode cleanly (stitch-bench.md, gotchas 1-3).
+
+An AAC packet decodes by overlapping with its predecessor, so a piece is encoded from a
+run-in of two packets before ``start`` and a run-out after ``stop``, and only the packets on
+[start, stop) are kept: at both splices the overlapping halves then describe the same signal.
+The encoder's packets carry pts = first sample - 1024 (its priming), which puts them on the
+output's 1024-sample grid when input frames start on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+import av
+import numpy as np
+
+from cinestitch.errors import MediaError
+from cinestitch.media.audio import Samples
+from cinestitch.media.types import EncoderSettings
+
+AAC_FRAME = 1024
+RUN = 2 * AAC_FRAME
+"""Samples encoded before and after a piece and then dropped."""
+
+BLOCK = 64 * AAC_FRAME
+"""Samples asked of the signal at once: long pieces stream instead of sitting in memory."""
+Signal = Callable[[int, int], Samples]
+"""``signal(a, b)``: the output's mixed samples [a, b)."""
+
+
+@dataclass(frozen=True)
+class AudioPacket:
+    pts: int
+    """First output sample it decodes to (-1024 for the priming packet)."""
+    duration: int
+    data: bytes
+
+
+def aac_encoder(settings: EncoderSettings) -> Any:
+    """A stereo AAC-LC encoder configured like ``Mp4Writer``'s, so packets mix freely."""
+    ctx = av.CodecContext.create("aac", "w")
+    ctx.sample_rate = settings.sample_rate
+    ctx.layout = "stereo"
+    ctx.format = "fltp"
+    ctx.bit_rate = settings.audio_bitrate
+    ctx.time_base = Fraction(1, settings.sample_rate)
+    ctx.flags |= av.codec.context.Flags.bitexact
+    ctx.open()
+    return ctx
+
+
+def aac_config(settings: EncoderSettings) -> bytes:
+    """The AudioSpecificConfig our encoder writes: copied tracks must carry the same one."""
+    return bytes(aac_encoder(settings).extradata or b"")
+
+
+def encode_join(
+    signal: Signal, start: int, stop: int, total: int, settings: EncoderSettings
+) -> list[AudioPacket]:
+    """The packets covering output samples [start, stop) of ``signal`` (``total`` long)."""
+    feed_from = max(0, start - RUN)
+    feed_to = total if stop >= total else min(total, stop + RUN)
+    ctx = aac_encoder(settings)
+    packets: list[AudioPacket] = []
+    try:
+        for block in range(feed_from, feed_to, BLOCK):
+            samples = signal(block, min(block + BLOCK, feed_to))
+            for at in range(0, samples.shape[1], AAC_FRAME):
+                frame = _frame(samples[:, at : at + AAC_FRAME], block + at, settings)
+                packets += _kept(ctx.encode(frame), start, stop)
+        packets += _kept(ctx.encode(None), start, stop)
+    except av.FFmpegError as exc:
+        raise MediaError(f"stitch: encoding the audio failed — {exc}") from exc
+    return packets
+
+
+def _frame(samples: Samples, pts: int, settings: EncoderSettings) -> av.AudioFrame:
+    frame = av.AudioFrame.from_ndarray(
+        np.ascontiguousarray(samples), format="fltp", layout="stereo"
+    )
+    frame.sample_rate = settings.sample_rate
+    frame.pts, frame.time_base = pts, Fraction(1, settings.sample_rate)
+    return frame
+
+
+def _kept(packets: list[av.Packet[Any]], start: int, stop: int) -> list[AudioPacket]:
+    first = -AAC_FRAME if start == 0 else start
+    return [
+        AudioPacket(p.pts, p.duration or AAC_FRAME, bytes(p))
+        for p in packets
+        if p.pts is not None and first <= p.pts < stop
+    ]

@@ -1,0 +1,436 @@
+"""Smart render: stitch by copying the clips' packets and re-encoding only around the seams.
+
+``smart_stitch`` scans every clip's packets (no decoding), plans which output frames and
+samples can be copied (``splice``), makes the seam pieces (``seams``, cached under a work
+directory) and the audio joins (``joins``), then remuxes it all into one MP4 with fresh
+timestamps. Clips whose packets cannot be copied are rendered into pieces like the seams and
+named in a one-line note; when no clip can be copied the reference ``stitch_clips`` runs.
+
+Video timestamps are re-derived for the whole track (stitch-bench.md, gotcha 4): the output
+displays frames 0..N-1, so the i-th packet in decode order gets dts = (i - D) frames, with D
+the largest reorder depth of any piece, which keeps dts <= pts everywhere.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import av
+import numpy as np
+from av.container import OutputContainer
+
+from cinestitch.atomic import atomic_path
+from cinestitch.errors import MediaError
+from cinestitch.media.audio import AudioMix, Samples, mixed_range
+from cinestitch.media.gop import GopIndex
+from cinestitch.media.joins import AudioPacket, aac_config, encode_join
+from cinestitch.media.pictures import render_range, shown_at
+from cinestitch.media.seams import SeamEncoder, file_digest, piece_key, read_piece, write_piece
+from cinestitch.media.source import SourceClip, open_packets, scan_source
+from cinestitch.media.splice import (
+    AudioCopy,
+    AudioEncode,
+    AudioPiece,
+    AudioSource,
+    VideoCopy,
+    VideoEncode,
+    VideoPiece,
+    audio_skews,
+    plan_audio,
+    plan_video,
+    sample_at,
+)
+from cinestitch.media.stitch import Progress, stitch_clips
+from cinestitch.media.timeline import Timeline, plan_timeline
+from cinestitch.media.types import ClipInfo, StitchPlan
+
+Note = Callable[[str], None]
+if TYPE_CHECKING:
+    Packet = av.Packet[Any]
+else:
+    Packet = av.Packet
+TICKS_PER_FRAME = 512
+"""Output video time base is 1/(fps * 512), as FFmpeg's mp4 muxer picks for x264 output."""
+
+
+@dataclass
+class SmartResult:
+    """The stitched file's probe and how it was made."""
+
+    info: ClipInfo
+    copied_frames: int = 0
+    encoded_frames: int = 0
+    pieces_encoded: int = 0
+    pieces_reused: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Job:
+    """One smart stitch in progress: the plan, its clips and where its pieces go."""
+
+    plan: StitchPlan
+    dest: Path
+    work_dir: Path
+    sources: list[SourceClip]
+    timeline: Timeline
+    indexes: list[GopIndex | None]
+    progress: Progress | None
+    result: SmartResult
+    digests: dict[Path, str] = field(default_factory=dict)
+    pieces: dict[int, Path] = field(default_factory=dict)
+    """Each seam piece's file, by its first output frame."""
+    done: int = 0
+
+    def tick(self, frames: int = 1) -> None:
+        self.done += frames
+        if self.progress is not None:
+            self.progress(self.done, self.timeline.total_frames)
+
+
+def smart_stitch(
+    plan: StitchPlan,
+    dest: Path,
+    work_dir: Path,
+    progress: Progress | None = None,
+    note: Note | None = None,
+) -> SmartResult:
+    """Write the stitched video to ``dest`` atomically; equal plans give equal bytes."""
+    sources = [scan_source(c.path, plan.width, plan.height, plan.fps) for c in plan.clips]
+    template = next((s for s in sources if s.index is not None), None)
+    notes: list[str] = []
+    if template is None:
+        notes += [f"{s.info.path.name} re-encoded — {s.why}" for s in sources]
+        _tell(notes, note)
+        return SmartResult(stitch_clips(plan, dest, progress), notes=notes)
+    sources = [_against(s, template) for s in sources]
+    notes += [f"{s.info.path.name} re-encoded — {s.why}" for s in sources if s.why]
+    timeline = plan_timeline(plan, [s.info for s in sources])
+    indexes = [s.index for s in sources]
+    job = Job(plan, dest, work_dir, sources, timeline, indexes, progress, SmartResult(_info(plan)))
+    video = plan_video(timeline, indexes)
+    notes += _gop_notes(job, video)
+    audio_sources, audio_notes = _audio_sources(job)
+    _tell(notes + audio_notes, note)
+    job.result.notes = notes + audio_notes
+    skews = audio_skews(timeline, plan.encoder.sample_rate, audio_sources)
+    audio = plan_audio(timeline, plan.encoder.sample_rate, audio_sources, skews)
+    delays = _make_pieces(job, template, video)
+    _mux(job, template, video, audio, skews, delays)
+    return job.result
+
+
+def _tell(notes: list[str], note: Note | None) -> None:
+    for line in notes:
+        if note is not None:
+            note(line)
+
+
+def _against(source: SourceClip, template: SourceClip) -> SourceClip:
+    """``source`` unless its H.264 configuration differs from the track's (the template's)."""
+    if source.video is None or template.video is None:
+        return source
+    if source.video.extradata == template.video.extradata:
+        return source
+    why = f"its H.264 parameters differ from {template.info.path.name}'s"
+    return SourceClip(source.info, None, None, source.audio, why)
+
+
+def _gop_notes(job: Job, video: list[VideoPiece]) -> list[str]:
+    """A note for each copyable clip that has no keyframe to copy from."""
+    copied = {p.clip for p in video if isinstance(p, VideoCopy)}
+    return [
+        f"{s.info.path.name} re-encoded — no keyframe after its transitions "
+        "(long GOP); conform it with shorter keyframe intervals"
+        for i, s in enumerate(job.sources)
+        if s.index is not None and i not in copied
+    ]
+
+
+def _audio_sources(job: Job) -> tuple[list[AudioSource | None], list[str]]:
+    """Per clip, its AAC track if its packets can be copied; notes for the ones that can't."""
+    enc = job.plan.encoder
+    if job.plan.audio_bed is not None:
+        return [None] * len(job.sources), []
+    config = aac_config(enc)
+    out: list[AudioSource | None] = []
+    notes: list[str] = []
+    for s in job.sources:
+        a = s.audio
+        ok = a is not None and (a.rate, a.channels, a.extradata) == (enc.sample_rate, 2, config)
+        out.append(AudioSource(a.grid, a.samples) if ok and a is not None else None)
+        if not ok and s.info.has_audio:
+            notes.append(f"{s.info.path.name} audio re-encoded — not {enc.sample_rate} Hz AAC-LC")
+    return out, notes
+
+
+def _info(plan: StitchPlan) -> ClipInfo:
+    return ClipInfo(
+        path=Path(),
+        width=plan.width,
+        height=plan.height,
+        fps=Fraction(plan.fps),
+        duration=0.0,
+        frame_count=0,
+        video_codec="h264",
+        audio_codec="aac",
+        sample_rate=plan.encoder.sample_rate,
+        audio_channels=2,
+        pixel_format="yuv420p",
+    )
+
+
+def _make_pieces(job: Job, template: SourceClip, video: list[VideoPiece]) -> dict[int, int]:
+    """Encode (or find cached) every seam piece; their reorder delays by start frame."""
+    assert template.video is not None
+    t = job.timeline
+    encoder = SeamEncoder(t.width, t.height, t.fps, job.plan.encoder, template.video)
+    delays: dict[int, int] = {}
+    for piece in video:
+        if isinstance(piece, VideoEncode):
+            delays[piece.start] = _piece(job, encoder, piece)
+    return delays
+
+
+def piece_path(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> Path:
+    """Where the piece lives: named by the digest of what decides its bytes."""
+    shown = list(shown_at(job.timeline))[piece.start : piece.stop]
+    frames = [
+        [s.kind, s.weight, [[job_digest(job, c), _source_frame(job, c, f)] for c, f in s.parts]]
+        for s in shown
+    ]
+    key = piece_key({**encoder.digest_parts(), "frames": frames})
+    return job.work_dir / f"{key}.seam"
+
+
+def job_digest(job: Job, clip: int) -> str:
+    path = job.timeline.tracks[clip].path
+    if path not in job.digests:
+        job.digests[path] = file_digest(path)
+    return job.digests[path]
+
+
+def _source_frame(job: Job, clip: int, frame: int) -> int:
+    return job.timeline.tracks[clip].source_frame(frame, job.timeline.fps)
+
+
+def _piece(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> int:
+    path = piece_path(job, encoder, piece)
+    job.pieces[piece.start] = path
+    stored = read_piece(path)
+    frames = piece.stop - piece.start
+    job.result.encoded_frames += frames
+    if stored is not None and len(stored.packets) == frames:
+        job.result.pieces_reused += 1
+        job.tick(frames)
+        return stored.delay
+    pictures = render_range(job.timeline, piece.start, piece.stop, job.indexes)
+    try:
+        made = encoder.encode(pictures, job.tick)
+    finally:
+        pictures.close()
+    if len(made.packets) != frames:
+        raise MediaError(f"stitch: a seam gave {len(made.packets)} frames, not {frames}")
+    write_piece(path, made)
+    job.result.pieces_encoded += 1
+    return made.delay
+
+
+def _mux(
+    job: Job,
+    template: SourceClip,
+    video: list[VideoPiece],
+    audio: list[AudioPiece],
+    skews: list[int],
+    delays: dict[int, int],
+) -> None:
+    """Write every piece's packets into ``dest`` with fresh, interleaved timestamps."""
+    plan = job.plan
+    assert template.index is not None
+    used = [job.indexes[p.clip] for p in video if isinstance(p, VideoCopy)]
+    depth = max([*delays.values(), *(i.delay for i in used if i is not None), 0])
+    with (
+        atomic_path(job.dest) as tmp,
+        open_packets(template.info.path) as model,
+        _output(tmp) as out,
+    ):
+        vout = out.add_stream_from_template(model.streams.video[0])
+        vout.time_base = Fraction(1, plan.fps * TICKS_PER_FRAME)
+        aout = _audio_stream(out, job)
+        frames = _video_packets(job, video, depth, vout)
+        sounds = _audio_packets(job, audio, skews, aout)
+        for packet in heapq.merge(frames, sounds, key=lambda x: x[0]):
+            out.mux(packet[1])
+    total = job.timeline.total_frames
+    job.result.copied_frames = total - job.result.encoded_frames
+    job.result.info = _done_info(job)
+
+
+def _output(tmp: Path) -> Any:
+    out = av.open(
+        str(tmp),
+        "w",
+        format="mp4",
+        options={"movflags": "+faststart"},
+        container_options={"fflags": "+bitexact"},
+    )
+    out.metadata.clear()
+    return out
+
+
+def _audio_stream(out: OutputContainer, job: Job) -> Any:
+    enc = job.plan.encoder
+    stream = out.add_stream("aac", rate=enc.sample_rate, layout="stereo")
+    stream.bit_rate = enc.audio_bitrate
+    stream.codec_context.flags |= av.codec.context.Flags.bitexact
+    stream.time_base = Fraction(1, enc.sample_rate)
+    return stream
+
+
+def _done_info(job: Job) -> ClipInfo:
+    total, fps = job.timeline.total_frames, job.plan.fps
+    base = job.result.info
+    return ClipInfo(
+        **{**vars(base), "path": job.dest, "duration": total / fps, "frame_count": total}
+    )
+
+
+def _video_packets(
+    job: Job, video: list[VideoPiece], depth: int, stream: Any
+) -> Iterator[tuple[int, Packet]]:
+    """Output video packets in decode order, keyed by dts in 1/(fps * rate) seconds."""
+    rate, ticks = job.plan.encoder.sample_rate, TICKS_PER_FRAME
+    base = Fraction(1, job.plan.fps * ticks)
+    for i, (display, packet) in enumerate(_video_sources(job, video)):
+        packet.stream = stream
+        packet.time_base = base
+        packet.pts, packet.dts = display * ticks, (i - depth) * ticks
+        packet.duration = ticks
+        yield (i - depth) * rate, packet
+
+
+def _video_sources(job: Job, video: list[VideoPiece]) -> Iterator[tuple[int, Packet]]:
+    """(output display index, packet) for every piece in output order."""
+    for piece in video:
+        if isinstance(piece, VideoCopy):
+            yield from _copied_video(job, piece)
+        else:
+            yield from _stored_video(job, piece)
+
+
+def _copied_video(job: Job, piece: VideoCopy) -> Iterator[tuple[int, Packet]]:
+    index = job.indexes[piece.clip]
+    assert index is not None
+    path = job.timeline.tracks[piece.clip].path
+    with open_packets(path) as container:
+        n = -1
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size == 0:
+                continue
+            n += 1
+            if n < piece.first_packet:
+                continue
+            if n >= piece.stop_packet:
+                break
+            job.tick()
+            yield piece.start + index.display[n] - piece.first, packet
+
+
+def _stored_video(job: Job, piece: VideoEncode) -> Iterator[tuple[int, Packet]]:
+    stored = read_piece(job.pieces[piece.start])
+    if stored is None:
+        raise MediaError(f"stitch: the seam piece for frames {piece.start}.. vanished")
+    for p in stored.packets:
+        packet = av.Packet(p.data)
+        packet.is_keyframe = p.keyframe
+        yield piece.start + p.display, packet
+
+
+def _audio_packets(
+    job: Job, audio: list[AudioPiece], skews: list[int], stream: Any
+) -> Iterator[tuple[int, Packet]]:
+    """Output audio packets in order, keyed by pts in 1/(fps * rate) seconds."""
+    fps, rate = job.plan.fps, job.plan.encoder.sample_rate
+    base = Fraction(1, rate)
+    signal = _signal(job, skews)
+    for pts, duration, packet in _audio_piece_packets(job, audio, signal):
+        packet.stream = stream
+        packet.time_base = base
+        packet.pts = packet.dts = pts
+        packet.duration = duration
+        yield pts * fps, packet
+
+
+def _signal(job: Job, skews: list[int]) -> Callable[[int, int], Samples]:
+    """The output's sound for re-encoded pieces: the joins' mix, or the whole reference mix
+    (with the music bed) read in order."""
+    t, rate = job.timeline, job.plan.encoder.sample_rate
+    if job.plan.audio_bed is None:
+        return lambda a, b: mixed_range(t, rate, skews, a, b)
+    return SequentialMix(AudioMix(t, rate, job.plan.audio_bed), t.fps, rate)
+
+
+class SequentialMix:
+    """``AudioMix`` (frame by frame, with the bed) read as consecutive sample ranges."""
+
+    def __init__(self, mix: AudioMix, fps: int, rate: int) -> None:
+        self.mix, self.fps, self.rate = mix, fps, rate
+        self.frame = 0
+        self.buffer: list[Samples] = []
+        self.buffered = 0
+        self.at = 0
+
+    def __call__(self, a: int, b: int) -> Samples:
+        if a != self.at:
+            raise ValueError(f"sequential mix read at {a}, expected {self.at}")
+        while self.buffered < b - a:
+            self.frame += 1
+            chunk = self.mix.until_frame(self.frame)
+            self.buffer.append(chunk)
+            self.buffered += chunk.shape[1]
+        joined = np.concatenate(self.buffer, axis=1)
+        out, rest = joined[:, : b - a], joined[:, b - a :]
+        self.buffer, self.buffered, self.at = [rest], rest.shape[1], b
+        return out
+
+
+def _audio_piece_packets(
+    job: Job, audio: list[AudioPiece], signal: Callable[[int, int], Samples]
+) -> Iterator[tuple[int, int, Packet]]:
+    total = sample_at(job.timeline.total_frames, job.plan.fps, job.plan.encoder.sample_rate)
+    for piece in audio:
+        if isinstance(piece, AudioCopy):
+            yield from _copied_audio(job, piece)
+        else:
+            yield from _encoded_audio(job, piece, signal, total)
+
+
+def _encoded_audio(
+    job: Job, piece: AudioEncode, signal: Callable[[int, int], Samples], total: int
+) -> Iterator[tuple[int, int, Packet]]:
+    packets: list[AudioPacket] = encode_join(
+        signal, piece.start, piece.stop, total, job.plan.encoder
+    )
+    for p in packets:
+        yield p.pts, p.duration, av.Packet(p.data)
+
+
+def _copied_audio(job: Job, piece: AudioCopy) -> Iterator[tuple[int, int, Packet]]:
+    path = job.timeline.tracks[piece.clip].path
+    with open_packets(path) as container:
+        stream = container.streams.audio[0]
+        per_tick = Fraction(stream.time_base or 0) * stream.codec_context.sample_rate
+        end = piece.source + piece.stop - piece.start
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.pts is None:
+                continue
+            at = int(packet.pts * per_tick)
+            if at >= end:
+                break
+            if at >= piece.source:
+                yield piece.start + at - piece.source, 1024, packet

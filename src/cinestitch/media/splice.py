@@ -1,0 +1,187 @@
+"""Plan a smart render (pure: no PyAV): which stretches of the output are copied packet for
+packet from a clip and which are re-encoded around the seams.
+
+Video: an output frame can be copied when it shows a clip's own frame untouched (a ``Plain``
+span without a ramp, from a clip whose packets fit the output). Each such stretch shrinks to
+start on a clean keyframe and stop on a mini-GOP boundary (see ``gop``); everything between
+copied runs, the transitions and the edges they drag in, becomes an ``EncodeRun``.
+
+Audio: MP4 audio is a gapless chain of 1024-sample AAC packets, so a clip's packets can be
+copied only onto the output's packet grid. Each copied clip's audio is therefore placed
+``skew`` samples (within half a packet, at most 10.7 ms at 48 kHz) from its exact place; the
+error does not add up from clip to clip. The joins, the first and the last packets are
+re-encoded from the same shifted signal, so the sound is continuous across every splice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cinestitch.media.gop import GopIndex
+from cinestitch.media.timeline import ClipTrack, Plain, Timeline
+
+AAC_FRAME = 1024
+AUDIO_MARGIN = 1
+"""Packets re-encoded on each side of an audio join, beyond the ones the join touches."""
+
+
+@dataclass(frozen=True)
+class VideoCopy:
+    """Clip ``clip``'s packets [first_packet, stop_packet) shown as output frames from
+    ``start``; they display source frames [first, first + frames)."""
+
+    clip: int
+    start: int
+    first: int
+    first_packet: int
+    stop_packet: int
+
+    @property
+    def stop(self) -> int:
+        return self.start + self.stop_packet - self.first_packet
+
+
+@dataclass(frozen=True)
+class VideoEncode:
+    """Output frames [start, stop), rendered and encoded as one seam piece."""
+
+    start: int
+    stop: int
+
+
+VideoPiece = VideoCopy | VideoEncode
+
+
+@dataclass(frozen=True)
+class AudioCopy:
+    """Clip ``clip``'s AAC packets laid on output samples [start, stop); ``source`` is the
+    clip's (decoded) sample at ``start``."""
+
+    clip: int
+    start: int
+    stop: int
+    source: int
+
+
+@dataclass(frozen=True)
+class AudioEncode:
+    """Output samples [start, stop), mixed and encoded as one join piece."""
+
+    start: int
+    stop: int
+
+
+AudioPiece = AudioCopy | AudioEncode
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """A clip's copyable AAC track, as the planner needs it."""
+
+    grid: int
+    samples: int
+
+
+def sample_at(frame: int, fps: int, rate: int) -> int:
+    return frame * rate // fps
+
+
+def head_samples(track: ClipTrack, rate: int) -> int:
+    """Samples trimmed from the clip's audio start, rounded as the reference mix rounds."""
+    return round(float(track.head) * rate)
+
+
+def head_frames(track: ClipTrack, fps: int) -> int:
+    """Source frames before clip frame 0 (exact when the clip runs at the output's rate)."""
+    return int(track.head * fps)
+
+
+def plan_video(timeline: Timeline, indexes: list[GopIndex | None]) -> list[VideoPiece]:
+    """The output's frames in order as copied runs and encoded pieces, covering it exactly."""
+    copies = sorted(
+        (run for span in timeline.spans for run in _copy_of(timeline, indexes, span)),
+        key=lambda run: run.start,
+    )
+    pieces: list[VideoPiece] = []
+    at = 0
+    for run in copies:
+        if run.start > at:
+            pieces.append(VideoEncode(at, run.start))
+        pieces.append(run)
+        at = run.stop
+    if at < timeline.total_frames:
+        pieces.append(VideoEncode(at, timeline.total_frames))
+    return pieces
+
+
+def _copy_of(timeline: Timeline, indexes: list[GopIndex | None], span: object) -> list[VideoCopy]:
+    if not isinstance(span, Plain) or span.ramp != "none":
+        return []
+    index = indexes[span.clip]
+    if index is None:
+        return []
+    track = timeline.tracks[span.clip]
+    h = head_frames(track, timeline.fps)
+    run = index.copy_run(h + span.start, min(h + span.stop, len(index)))
+    if run is None:
+        return []
+    start = track.start + run.first - h
+    return [VideoCopy(span.clip, start, run.first, run.first_packet, run.stop_packet)]
+
+
+def audio_skews(timeline: Timeline, rate: int, sources: list[AudioSource | None]) -> list[int]:
+    """Per clip, how many samples late its audio plays so its packets land on the grid."""
+    skews = []
+    for track, source in zip(timeline.tracks, sources, strict=True):
+        if source is None:
+            skews.append(0)
+            continue
+        first = sample_at(track.start, timeline.fps, rate)
+        e = (head_samples(track, rate) - first - source.grid) % AAC_FRAME
+        skews.append(e - AAC_FRAME if e >= AAC_FRAME // 2 else e)
+    return skews
+
+
+def plan_audio(
+    timeline: Timeline, rate: int, sources: list[AudioSource | None], skews: list[int]
+) -> list[AudioPiece]:
+    """The output's samples in order as copied packet runs and re-encoded pieces."""
+    total = sample_at(timeline.total_frames, timeline.fps, rate)
+    copies = [
+        copy
+        for i, source in enumerate(sources)
+        if source is not None
+        for copy in _audio_copy(timeline, rate, i, source, skews[i], total)
+    ]
+    pieces: list[AudioPiece] = []
+    at = 0
+    for copy in copies:
+        if copy.start > at:
+            pieces.append(AudioEncode(at, copy.start))
+        pieces.append(copy)
+        at = copy.stop
+    if at < total:
+        pieces.append(AudioEncode(at, total))
+    return pieces
+
+
+def _audio_copy(
+    timeline: Timeline, rate: int, i: int, source: AudioSource, skew: int, total: int
+) -> list[AudioCopy]:
+    """The clip's untouched stretch of sound on the packet grid, away from its edges."""
+    track, fps = timeline.tracks[i], timeline.fps
+    first = sample_at(track.start, fps, rate)
+    end = sample_at(track.start + track.kept, fps, rate)
+    if track.enter.kind != "cut":
+        first = sample_at(track.start + track.enter.frames, fps, rate)
+    if track.leave.kind != "cut":
+        end = sample_at(track.start + track.kept - track.leave.frames, fps, rate)
+    # the output sample where the clip's decoded sample 0 plays
+    origin = sample_at(track.start, fps, rate) - head_samples(track, rate) + skew
+    lo = max(first, origin, 2 * AAC_FRAME)
+    hi = min(end, origin + source.samples, total - AAC_FRAME)
+    start = -(-lo // AAC_FRAME) * AAC_FRAME + AUDIO_MARGIN * AAC_FRAME
+    stop = hi // AAC_FRAME * AAC_FRAME - AUDIO_MARGIN * AAC_FRAME
+    if stop <= start:
+        return []
+    return [AudioCopy(i, start, stop, start - origin)]
