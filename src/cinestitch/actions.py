@@ -24,7 +24,7 @@ from cinestitch.forecast import check_budget
 from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.ledger import format_ledger, read_ledger, start_ledger
 from cinestitch.lock import load_lock
-from cinestitch.media import extract_last_frame, pixel_digest, stitch_clips
+from cinestitch.media import extract_last_frame, pixel_digest
 from cinestitch.media.contact import write_contact_sheet
 from cinestitch.media.types import StitchPlan
 from cinestitch.plan import BuildPlan, canonical_json
@@ -70,7 +70,9 @@ def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
         run_segment(job, ProgressReporter(label))
     except ProviderError as exc:
         provider = job.settings["provider"]
-        billed = "; it may have been billed" if exc.may_be_billed else ""
+        billed = (
+            "; it may have been billed" if exc.may_be_billed and "billed" not in str(exc) else ""
+        )
         raise type(exc)(
             f"segment '{job.segment_id}' ({provider}): {exc}{billed}",
             may_be_billed=exc.may_be_billed,
@@ -126,11 +128,25 @@ def run_stitch(plan: StitchPlan, dest: Path) -> None:
             reporter.stream.write(f"\r   {'stitch':<22} {done}/{total} frames")
             reporter.stream.flush()
 
-    info = stitch_clips(plan, dest, progress)
+    from cinestitch.media.remux import smart_stitch
+
+    def note(text: str) -> None:
+        if reporter.interactive:
+            reporter.stream.write("\n")
+        reporter.line(text)
+
+    # Seam pieces are cached beside the segments (build/segments -> build/seams).
+    work_dir = plan.clips[0].path.parent.parent / "seams"
+    result = smart_stitch(plan, dest, work_dir, progress, note)
     if reporter.interactive:
         reporter.stream.write("\n")
     n = len(plan.clips)
     joins = [c.transition_out.kind for c in plan.clips[:-1] if c.transition_out.kind != "cut"]
     summary = f"{n} segments, {len(joins)} transitions" if joins else f"{n} segments"
     elapsed = time.monotonic() - started
-    reporter.line(f"{summary} → {dest.name} ({info.duration:.1f} s) in {elapsed:.1f} s")
+    info = result.info
+    total = max(1, info.frame_count)
+    how = f"{100 * result.copied_frames // total}% copied"
+    if result.pieces_reused:
+        how += f", {result.pieces_reused} seams reused"
+    reporter.line(f"{summary} → {dest.name} ({info.duration:.1f} s) in {elapsed:.1f} s ({how})")

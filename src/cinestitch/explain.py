@@ -16,6 +16,7 @@ SENTENCES = {
     "new_take": "new take",
     "take_switched": "take switched",
     "cached": "in cache",
+    "job_in_flight": "submitted by an interrupted build, already paid",
 }
 
 

@@ -29,6 +29,8 @@ from cinestitch.prices import Price
 class Status(enum.Enum):
     UP_TO_DATE = "up to date"
     RESTORE = "from cache"
+    RESUME = "resume job"
+    """A job an interrupted build submitted (already paid) will be polled and downloaded."""
     GENERATE = "generate"
 
 
@@ -45,6 +47,10 @@ class CacheView(Protocol):
 
     def frame_of(self, output: str, sharpest_of: int) -> str | None:
         """The pixel digest of the reference frame taken from clip ``output``, if known."""
+        ...
+
+    def in_flight(self, key: str) -> str | None:
+        """The id of a submitted job for ``key`` that the next build will resume, if any."""
         ...
 
 
@@ -100,7 +106,9 @@ def forecast_build(
         reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
         result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, price)
         results.append(result)
-        if result.status is Status.GENERATE and step.segment.take in result.takes_to_generate:
+        if result.status is Status.RESUME or (
+            result.status is Status.GENERATE and step.segment.take in result.takes_to_generate
+        ):
             outputs[sid] = None
             changing.add(sid)
         elif result.status is Status.UP_TO_DATE:
@@ -156,6 +164,10 @@ def _forecast_segment(
     keys = {n: request_key(step.prompt, step.settings, n, ref) for n in takes}
     selected = keys[s.take]
     missing = tuple(n for n in takes if not cache.available(keys[n]))
+    jobs = [job for n in missing if (job := cache.in_flight(keys[n])) is not None]
+    if jobs and len(jobs) == len(missing):
+        reason = Reason("job_in_flight", ", ".join(jobs))
+        return SegmentForecast(s.id, Status.RESUME, (reason,), (), 0.0, 0.0, selected)
     if missing:
         reasons = _why(step, entry, ref, missing)
         return _generate(step, missing, reasons, selected, price)

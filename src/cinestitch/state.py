@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from cinestitch.cache import GenerationStore, file_digest
+from cinestitch.cache import GenerationStore, JobJournal, file_digest
 from cinestitch.forecast import Forecast, forecast_build
 from cinestitch.lock import Lock, load_lock
 from cinestitch.media import pixel_digest
@@ -43,7 +43,12 @@ class StoreView:
 
     def __init__(self, store: GenerationStore, plan: BuildPlan, lock: Lock) -> None:
         self.store, self.plan, self.lock = store, plan, lock
+        self.journal = JobJournal(plan.paths.journal)
         self._digests: dict[Path, str | None] = {}
+
+    def in_flight(self, key: str) -> str | None:
+        entry = self.journal.find(key)
+        return entry.job_id if entry is not None else None
 
     def available(self, key: str) -> bool:
         return self.store.has(key) or self._kept_in_build(key) is not None

@@ -235,3 +235,37 @@ def test_switching_takes_regenerates_only_downstream(tmp_path: Path) -> None:
     assert submitted_prompts(root)[4:] == ["Shot 3: a red fox does thing 3."]
     assert digest(root / "build" / "segments" / "s2.mp4") == digest(take2)
     assert load_lock(root / "cinestitch.lock").segments["s2"].take == 2
+
+
+def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
+    """A journaled job the provider no longer knows may have been billed: the build stops
+    and says so; with CINESTITCH_RESUBMIT=1 it submits a new job."""
+    manifest = MANIFEST.replace(
+        "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 2}}"
+    ).split("      - id: s2")[0]
+    root = write_project(tmp_path / "lost", manifest)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "doit"],
+        cwd=root,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    jobs = root / ".cinestitch" / "jobs"
+    deadline = time.monotonic() + 60
+    while not list(jobs.glob("*.json")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    shutil.rmtree(root / ".cinestitch" / "animatic" / "jobs")
+    refused = run_doit(root)
+    assert refused.returncode != 0
+    said = refused.stdout + refused.stderr
+    assert "segment 's1' (animatic)" in said and "may have been billed" in said
+    assert "CINESTITCH_RESUBMIT=1" in said
+    assert provider_calls(root) == 1
+    again = run_doit(root, env=clean_env(CINESTITCH_RESUBMIT="1"))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert provider_calls(root) == 2
+    assert not list(jobs.glob("*.json"))
