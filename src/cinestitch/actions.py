@@ -26,6 +26,7 @@ from cinestitch.ledger import format_ledger, read_ledger, start_ledger
 from cinestitch.lock import load_lock
 from cinestitch.media import extract_last_frame, pixel_digest
 from cinestitch.media.contact import write_contact_sheet
+from cinestitch.media.remux import smart_stitch
 from cinestitch.media.types import StitchPlan
 from cinestitch.plan import BuildPlan, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
@@ -127,8 +128,6 @@ def run_stitch(plan: StitchPlan, dest: Path) -> None:
             last[0] = now
             reporter.stream.write(f"\r   {'stitch':<22} {done}/{total} frames")
             reporter.stream.flush()
-
-    from cinestitch.media.remux import smart_stitch
 
     def note(text: str) -> None:
         if reporter.interactive:
