@@ -3,7 +3,9 @@ and takes, with the embedded provider counting its calls."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -258,7 +260,12 @@ def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    shutil.rmtree(root / ".cinestitch" / "animatic" / "jobs")
+    provider_jobs = root / ".cinestitch" / "animatic" / "jobs"
+    for pid_file in provider_jobs.glob("*/worker.pid"):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(json.loads(pid_file.read_text())["pid"], signal.SIGKILL)
+    time.sleep(0.2)
+    shutil.rmtree(provider_jobs)
     refused = run_doit(root)
     assert refused.returncode != 0
     said = refused.stdout + refused.stderr
