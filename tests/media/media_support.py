@@ -52,13 +52,15 @@ def write_clip(
     pattern: Pattern = "bars",
     tone_hz: float | None = 440.0,
     audio: np.ndarray | None = None,
+    keyint: int | None = None,
 ) -> Path:
     """A real H.264/AAC MP4 made with Mp4Writer: the pictures, and a sine tone as long as the
-    video, or the given (2, n) ``audio``, or no audio track when both are None."""
+    video, or the given (2, n) ``audio``, or no audio track when both are None; ``keyint``
+    sets the keyframe interval (x264's default, 250, otherwise)."""
     frames = round(seconds * fps)
     if audio is None and tone_hz is not None:
         audio = tone(tone_hz, frames * RATE // fps)
-    with Mp4Writer(path, width, height, fps, audio=audio is not None) as writer:
+    with Mp4Writer(path, width, height, fps, audio=audio is not None, keyint=keyint) as writer:
         for i in range(frames):
             writer.write_frame(picture(i, width, height, color, pattern))
         if audio is not None:

@@ -27,6 +27,7 @@ from cinestitch.media.types import AudioBed
 
 Samples = npt.NDArray[np.float32]
 """Stereo audio, shape (2, n)."""
+AAC_FRAME = 1024
 RUN_IN = 2048
 """Samples decoded before a ranged read's first one: the AAC decoder's overlap needs one
 packet before, and a seek may land a packet late."""
@@ -170,20 +171,60 @@ def _decode_into(container: InputContainer, stream: AudioStream, first: int, out
             out[:, a - first : b - first] = chunk[:, a - at : b - at]
 
 
-def mixed_range(timeline: Timeline, rate: int, skews: list[int], start: int, stop: int) -> Samples:
-    """The clips' mixed sound over output samples [start, stop), each clip played ``skews``
-    samples late (the smart render's placement; all zero gives the reference mix)."""
+def mixed_range(
+    timeline: Timeline,
+    rate: int,
+    skews: list[int],
+    copies: list[tuple[int, int] | None],
+    start: int,
+    stop: int,
+) -> Samples:
+    """The clips' mixed sound over output samples [start, stop) for a smart render.
+
+    Clip ``k`` plays ``skews[k]`` samples late over its copied packets ``copies[k]`` (output
+    samples [a, b)), and exactly in place at the edges of its window, where it meets the
+    other clips. In between its timing glides from one to the other (a speed change of a
+    few percent over the re-encoded join), so cuts stay gapless and crossfades aligned.
+    """
     out = silence(stop - start)
-    for track, skew in zip(timeline.tracks, skews, strict=True):
+    for track, skew, copy in zip(timeline.tracks, skews, copies, strict=True):
         first = sample_at(track.start, timeline.fps, rate)
         gain = clip_gain(track, timeline.fps, rate)
         a, b = max(start, first), min(stop, first + gain.shape[0])
         if a >= b or not track.has_audio:
             continue
-        source = round(float(track.head) * rate) + (a - first) - skew
-        audio = read_audio_range(track.path, rate, source, b - a)
-        out[:, a - start : b - start] += audio * gain[a - first : b - first]
+        at = np.arange(a, b, dtype=np.float64)
+        lag = skew * _glide(at, first, first + gain.shape[0], copy)
+        where = round(float(track.head) * rate) + (at - first) - lag
+        out[:, a - start : b - start] += (
+            _read_at(track.path, rate, where) * gain[a - first : b - first]
+        )
     return np.clip(out, -1.0, 1.0)
+
+
+def _glide(
+    at: npt.NDArray[np.float64], first: int, end: int, copy: tuple[int, int] | None
+) -> npt.NDArray[np.float64]:
+    """0 at the clip's window edges, 1 over its copied packets, linear in between.
+
+    It stays 1 for one packet after the copied ones: the first re-encoded packet's decoded
+    samples overlap-add with the last copied packet's, which encoded the skewed signal."""
+    if copy is None:
+        return np.zeros_like(at)
+    up = (at - first) / max(1, copy[0] - first)
+    down = (end - at) / max(1, end - copy[1] - AAC_FRAME)
+    return np.clip(np.minimum(up, down), 0.0, 1.0)
+
+
+def _read_at(path: Path, rate: int, where: npt.NDArray[np.float64]) -> Samples:
+    """The clip's decoded sound at (fractional) sample positions ``where``, interpolated."""
+    lo = int(np.floor(where.min())) - 1
+    hi = int(np.ceil(where.max())) + 2
+    audio = read_audio_range(path, rate, lo, hi - lo)
+    grid = np.arange(lo, hi, dtype=np.float64)
+    if np.array_equal(where, grid[1 : 1 + where.shape[0]]):
+        return audio[:, 1 : 1 + where.shape[0]]
+    return np.stack([np.interp(where, grid, ch).astype(np.float32) for ch in audio])
 
 
 class BedStream:

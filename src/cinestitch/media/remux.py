@@ -357,7 +357,11 @@ def _audio_packets(
     """Output audio packets in order, keyed by pts in 1/(fps * rate) seconds."""
     fps, rate = job.plan.fps, job.plan.encoder.sample_rate
     base = Fraction(1, rate)
-    signal = _signal(job, skews)
+    copies: list[tuple[int, int] | None] = [None] * len(job.sources)
+    for piece in audio:
+        if isinstance(piece, AudioCopy):
+            copies[piece.clip] = (piece.start, piece.stop)
+    signal = _signal(job, skews, copies)
     for pts, duration, packet in _audio_piece_packets(job, audio, signal):
         packet.stream = stream
         packet.time_base = base
@@ -366,12 +370,14 @@ def _audio_packets(
         yield pts * fps, packet
 
 
-def _signal(job: Job, skews: list[int]) -> Callable[[int, int], Samples]:
+def _signal(
+    job: Job, skews: list[int], copies: list[tuple[int, int] | None]
+) -> Callable[[int, int], Samples]:
     """The output's sound for re-encoded pieces: the joins' mix, or the whole reference mix
     (with the music bed) read in order."""
     t, rate = job.timeline, job.plan.encoder.sample_rate
     if job.plan.audio_bed is None:
-        return lambda a, b: mixed_range(t, rate, skews, a, b)
+        return lambda a, b: mixed_range(t, rate, skews, copies, a, b)
     return SequentialMix(AudioMix(t, rate, job.plan.audio_bed), t.fps, rate)
 
 

@@ -88,13 +88,13 @@ def scan_source(path: Path, width: int, height: int, fps: int) -> SourceClip:
         stream = container.streams.video[0]
         ctx = stream.codec_context
         why = _video_mismatch(container, width, height, fps)
-        if why is not None:
-            return SourceClip(probe_clip(path), None, None, None, why)
         pts, keys, audio_first = _demux_index(container)
         audio = _audio_params(container, audio_first)
+        if why is None and (not _is_cfr(pts) or len(pts) != stream.frames):
+            why = "not constant frame rate"
+        if why is not None:
+            return SourceClip(probe_clip(path), None, None, audio, why)
         index = GopIndex.from_pts(pts, keys)
-        if not _is_cfr(pts) or len(pts) != stream.frames:
-            return SourceClip(probe_clip(path), None, None, None, "not constant frame rate")
         info = _copyable_info(path, container, len(pts), fps)
         extradata = bytes(ctx.extradata or b"")
         params = VideoParams(extradata, str(ctx.profile), int(ctx.level), _nal_size(extradata))
