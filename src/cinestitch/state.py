@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from cinestitch.cache import GenerationStore, JobJournal, file_digest
+from cinestitch.errors import CinestitchError
 from cinestitch.forecast import Forecast, forecast_build
 from cinestitch.lock import Lock, load_lock
 from cinestitch.media import pixel_digest
@@ -90,3 +91,13 @@ def run_forecast(plan: BuildPlan) -> tuple[Forecast, Lock]:
     lock = load_lock(plan.paths.lock)
     view = StoreView(open_store(plan), plan, lock)
     return forecast_build(plan, lock, view, image_digests(plan), project_price(plan)), lock
+
+
+def clip_matches_lock(lock_path: Path, segment_id: str, clip: Path) -> bool:
+    """doit's up-to-date check for a generate task: the clip in build/ is the one the lock
+    records, so the lock (say, pulled from a teammate) rather than doit's memory decides."""
+    try:
+        entry = load_lock(lock_path).entry(segment_id)
+        return entry is not None and clip.is_file() and file_digest(clip) == entry.output
+    except (CinestitchError, OSError):
+        return False

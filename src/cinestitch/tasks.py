@@ -20,7 +20,7 @@ from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
 from cinestitch.generation import SegmentJob
 from cinestitch.manifest import load_project
 from cinestitch.plan import BuildPlan, SegmentStep, canonical_json, plan_build, stitch_settings
-from cinestitch.state import cache_dir, project_price
+from cinestitch.state import cache_dir, clip_matches_lock, project_price
 
 DOIT_CONFIG: dict[str, Any] = {
     "verbosity": 2,
@@ -125,6 +125,7 @@ def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "actions": [(actions.run_generate, [job, plan.paths.contact_sheet(sid)])],
         "file_dep": [_rel(plan, p) for p in deps],
         "task_dep": ["budget"],
+        "uptodate": [(clip_matches_lock, [plan.paths.lock, sid, job.clip])],
         "targets": [_rel(plan, p) for p in targets],
         "clean": True,
     }
