@@ -80,3 +80,24 @@ def test_new_refuses_non_empty_directory(tmp_path: Path) -> None:
     result = run_cli("new", str(tmp_path))
     assert result.returncode == 2
     assert "not empty" in result.stderr
+
+
+def test_plan_and_why_before_any_build(make_project: ProjectFactory) -> None:
+    """`cinestitch plan` lists every segment as to generate with its cost, writes nothing;
+    `why` explains one and names the others when asked for a missing one (exit 2)."""
+    manifest = BROKEN.replace(", colour: red", "").replace("reference: ghost", "vars: {action: b}")
+    manifest = manifest.replace(
+        "title: Broken", "title: Plan\n    provider: {name: animatic, price_per_second: 0.25}"
+    )
+    root = make_project(manifest, {"shot.j2": "{{ action }}\n"})
+    plan = run_cli("plan", str(root))
+    assert plan.returncode == 0, plan.stderr
+    rows = {line.split()[0]: line for line in plan.stdout.splitlines() if line.strip()}
+    assert "generate" in rows["one"] and "not in cache" in rows["one"] and "$0.25" in rows["one"]
+    assert "reference frame changed (after 'one')" in rows["two"]
+    assert "2 to generate, 2 s of video" in rows["total"] and "$0.50" in rows["total"]
+    why = run_cli("why", "two", str(root))
+    assert why.returncode == 0 and "chain:      one → two" in why.stdout
+    missing = run_cli("why", "three", str(root))
+    assert missing.returncode == 2 and "segments: one, two" in missing.stderr
+    assert not (root / "build").exists() and not (root / "cinestitch.lock").exists()
