@@ -1,0 +1,319 @@
+"""Stitching speed: cinestitch's smart render against ffmpeg and MoviePy on the same inputs.
+
+    python benchmarks/stitch.py            # 5 x 12 s at 720p and 1080p, 2 s and long GOPs
+    python benchmarks/stitch.py --quick    # 5 x 4 s at 720p, one run each
+
+Inputs are generated first (moving texture and gradients, a tone with tremolo; H.264 High and
+AAC by the same encoder the animatic provider uses). Each cinestitch run happens in a child
+process that times the stitch itself and reports its peak RSS; ffmpeg (from imageio-ffmpeg)
+and MoviePy are the optional baselines, installed with ``pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cinestitch.media import ClipSpec, EncoderSettings, Mp4Writer, StitchPlan, Transition
+from cinestitch.media.remux import smart_stitch
+
+FPS, RATE, FADE = 24, 48_000, 0.5
+
+
+def texture(width: int, height: int, seed: int) -> np.ndarray:
+    """Blurred noise twice the frame size, to pan across (detail that does not compress away)."""
+    rng = np.random.default_rng(seed)
+    noise = rng.integers(0, 256, (height // 4 + 1, width // 4 + 1), dtype=np.uint8)
+    big = np.kron(noise, np.ones((8, 8), dtype=np.uint8))
+    return big[: 2 * height, : 2 * width]
+
+
+def write_segment(
+    path: Path, width: int, height: int, seconds: float, seed: int, keyint: int | None
+) -> None:
+    tex = texture(width, height, seed)
+    ramp = np.linspace(40, 200, width, dtype=np.float32)[None, :]
+    frames = round(seconds * FPS)
+    t = np.arange(round(seconds * RATE)) / RATE
+    wave = (
+        0.25 * np.sin(2 * np.pi * (330 + 110 * seed) * t) * (0.7 + 0.3 * np.sin(2 * np.pi * 3 * t))
+    )
+    with Mp4Writer(path, width, height, FPS, keyint=keyint) as writer:
+        for i in range(frames):
+            x, y = (7 * i + 50 * seed) % width, (3 * i) % height
+            luma = tex[y : y + height, x : x + width].astype(np.float32) * 0.5 + ramp * 0.5
+            luma[:, (9 * i) % (width - 80) : (9 * i) % (width - 80) + 80] = 235
+            picture = np.empty((height * 3 // 2, width), dtype=np.uint8)
+            picture[:height] = luma.astype(np.uint8)
+            picture[height:] = 128 + 20 * ((seed + i // 48) % 3 - 1)
+            writer.write_frame(picture)
+        writer.write_audio(np.stack([wave, wave]).astype(np.float32))
+
+
+def plan_for(clips: list[Path], width: int, height: int, kind: str) -> StitchPlan:
+    seconds = FADE if kind != "cut" else 0.0
+    specs = [ClipSpec(c, transition_out=Transition(kind, seconds)) for c in clips[:-1]]  # type: ignore[arg-type]
+    return StitchPlan(
+        clips=(*specs, ClipSpec(clips[-1])),
+        width=width,
+        height=height,
+        fps=FPS,
+        encoder=EncoderSettings(crf=20, preset="veryfast"),
+    )
+
+
+def child(args: argparse.Namespace) -> None:
+    """One stitch in this process: print its seconds and the process's peak RSS as JSON."""
+    clips = [Path(p) for p in args.clips]
+    plan = plan_for(clips, args.width, args.height, args.kind)
+    started = time.perf_counter()
+    result = smart_stitch(plan, Path(args.dest), Path(args.work))
+    seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_mb": rss,
+                "encoded": result.encoded_frames,
+                "frames": result.info.frame_count,
+            }
+        )
+    )
+
+
+def run_child(
+    clips: list[Path], size: tuple[int, int], kind: str, dest: Path, work: Path
+) -> dict[str, float]:
+    cmd = [
+        sys.executable,
+        __file__,
+        "--child",
+        "--kind",
+        kind,
+        "--width",
+        str(size[0]),
+        "--height",
+        str(size[1]),
+        "--dest",
+        str(dest),
+        "--work",
+        str(work),
+        *map(str, clips),
+    ]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def ffmpeg_binary() -> str | None:
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except Exception:
+        return None
+
+
+def ffmpeg_concat(ffmpeg: str, clips: list[Path], dest: Path) -> None:
+    listing = dest.with_suffix(".txt")
+    listing.write_text("".join(f"file '{c}'\n" for c in clips))
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "concat",
+            "-safe",
+            "0",
+            "-i",
+            str(listing),
+            "-c",
+            "copy",
+            str(dest),
+        ],
+        check=True,
+    )
+
+
+def ffmpeg_xfade(ffmpeg: str, clips: list[Path], seconds: float, dest: Path) -> None:
+    parts, v, a = [], "[0:v]", "[0:a]"
+    for i in range(1, len(clips)):
+        offset = i * (seconds - FADE)
+        parts.append(f"{v}[{i}:v]xfade=transition=fade:duration={FADE}:offset={offset:.3f}[v{i}]")
+        parts.append(f"{a}[{i}:a]acrossfade=d={FADE}[a{i}]")
+        v, a = f"[v{i}]", f"[a{i}]"
+    inputs = [x for c in clips for x in ("-i", str(c))]
+    subprocess.run(
+        [
+            ffmpeg,
+            "-v",
+            "error",
+            "-y",
+            *inputs,
+            "-filter_complex",
+            ";".join(parts),
+            "-map",
+            v,
+            "-map",
+            a,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-crf",
+            "20",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-b:a",
+            "160k",
+            str(dest),
+        ],
+        check=True,
+    )
+
+
+def moviepy_crossfade(clips: list[Path], dest: Path) -> None:
+    from moviepy import VideoFileClip, afx, concatenate_videoclips, vfx
+
+    opened = [VideoFileClip(str(c)) for c in clips]
+    faded = [opened[0]] + [
+        c.with_effects([vfx.CrossFadeIn(FADE), afx.AudioFadeIn(FADE)]) for c in opened[1:]
+    ]
+    video = concatenate_videoclips(faded, method="compose", padding=-FADE)
+    video.write_videofile(
+        str(dest), codec="libx264", preset="veryfast", audio_codec="aac", fps=FPS, logger=None
+    )
+    for c in opened:
+        c.close()
+
+
+def timed(fn: object, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def bench_set(
+    root: Path,
+    label: str,
+    size: tuple[int, int],
+    seconds: float,
+    keyint: int | None,
+    runs: int,
+    baselines: bool,
+) -> dict[str, float]:
+    """Every measurement on one input set; returns medians (seconds) and peak RSS (MB)."""
+    print(f"\n== {label}: 5 x {seconds:g} s at {size[0]}x{size[1]}, keyint {keyint or 'none'}")
+    clips = [root / f"{label}-{i}.mp4" for i in range(5)]
+    for i, clip in enumerate(clips):
+        write_segment(clip, *size, seconds, i, keyint)
+    out: dict[str, float] = {}
+    ffmpeg = ffmpeg_binary()
+
+    def ours(kind: str, work: Path | None = None) -> dict[str, float]:
+        w = work or Path(tempfile.mkdtemp(dir=root))
+        result = run_child(clips, size, kind, root / f"{label}-{kind}.mp4", w)
+        if work is None:
+            shutil.rmtree(w)
+        return result
+
+    cut = [ours("cut") for _ in range(runs)]
+    out["cut"] = statistics.median(r["seconds"] for r in cut)
+    cross = [ours("crossfade") for _ in range(runs)]
+    out["crossfade"] = statistics.median(r["seconds"] for r in cross)
+    out["rss_mb"] = max(r["rss_mb"] for r in cut + cross)
+    out["encoded"] = cross[0]["encoded"]
+    out["frames"] = cross[0]["frames"]
+    work = root / f"{label}-seams"
+    ours("crossfade", work)
+    write_segment(clips[2], *size, seconds, 7, keyint)
+    out["restitch"] = ours("crossfade", work)["seconds"]
+    write_segment(clips[2], *size, seconds, 2, keyint)
+    if ffmpeg and baselines:
+        out["ffmpeg_concat"] = timed(lambda: ffmpeg_concat(ffmpeg, clips, root / "c.mp4"), runs)
+        out["ffmpeg_xfade"] = timed(
+            lambda: ffmpeg_xfade(ffmpeg, clips, seconds, root / "x.mp4"), max(1, runs // 2)
+        )
+    if baselines and label.startswith("720") and not args_quick():
+        try:
+            out["moviepy"] = timed(lambda: moviepy_crossfade(clips, root / "m.mp4"), 1)
+        except ImportError:
+            pass
+    report(out)
+    return out
+
+
+def args_quick() -> bool:
+    return "--quick" in sys.argv
+
+
+def report(m: dict[str, float]) -> None:
+    print(f"  cinestitch cut-only      {m['cut']:7.2f} s   peak RSS {m['rss_mb']:.0f} MB")
+    print(
+        f"  cinestitch crossfade     {m['crossfade']:7.2f} s   ({m['encoded']:.0f} of {m['frames']:.0f} frames re-encoded)"
+    )
+    print(f"  restitch, 1 changed      {m['restitch']:7.2f} s")
+    if "ffmpeg_concat" in m:
+        print(
+            f"  ffmpeg concat -c copy    {m['ffmpeg_concat']:7.2f} s   cut ratio {m['cut'] / m['ffmpeg_concat']:.2f}x (target <= 1.5x)"
+        )
+        x = m["ffmpeg_xfade"]
+        print(
+            f"  ffmpeg xfade veryfast    {x:7.2f} s   crossfade {x / m['crossfade']:.1f}x faster (target >= 5x)"
+        )
+        print(
+            f"                                      restitch {x / m['restitch']:.1f}x faster (target >= 12x)"
+        )
+    if "moviepy" in m:
+        print(
+            f"  MoviePy crossfade        {m['moviepy']:7.2f} s   crossfade {m['moviepy'] / m['crossfade']:.1f}x faster (target >= 15x)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="720p, 4 s segments, one run")
+    parser.add_argument("--no-baselines", action="store_true")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--kind", default="cut", help=argparse.SUPPRESS)
+    parser.add_argument("--width", type=int, default=1280, help=argparse.SUPPRESS)
+    parser.add_argument("--height", type=int, default=720, help=argparse.SUPPRESS)
+    parser.add_argument("--dest", help=argparse.SUPPRESS)
+    parser.add_argument("--work", help=argparse.SUPPRESS)
+    parser.add_argument("clips", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args)
+        return
+    baselines = not args.no_baselines
+    if baselines and ffmpeg_binary() is None:
+        print("(no imageio-ffmpeg: pip install -e '.[bench]' for the ffmpeg baselines)")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        if args.quick:
+            bench_set(root, "720g2", (1280, 720), 4, 48, 1, baselines)
+            return
+        bench_set(root, "720g2", (1280, 720), 12, 48, 3, baselines)
+        bench_set(root, "720ginf", (1280, 720), 12, None, 1, baselines)
+        bench_set(root, "1080g2", (1920, 1080), 12, 48, 1, baselines)
+
+
+if __name__ == "__main__":
+    main()
