@@ -26,29 +26,13 @@ from tests.conftest import (
     run_doit,
     submitted_prompts,
 )
+from tests.func.test_build import MANIFEST as CHAIN_MANIFEST
+from tests.func.test_build import TEMPLATES
 
-MANIFEST = """
-    schema_version: 1
-    title: Chain
-    output: {size: 128x72, fps: 12}
-    provider: {name: animatic, price_per_second: 0.5}
-    bible: {hero: a red fox}
-    defaults: {seconds: 1, transition: {type: cut}}
-    segments:
-      - id: s1
-        template: s1.j2
-        reference: none
-      - id: s2
-        template: s2.j2
-        transition: {type: crossfade, seconds: 0.25}
-      - id: s3
-        template: s3.j2
-      - id: s4
-        template: s4.j2
-      - id: s5
-        template: s5.j2
-"""
-TEMPLATES = {f"s{i}.j2": f"Shot {i}: {{{{ hero }}}} does thing {i}.\n" for i in range(1, 6)}
+MANIFEST = CHAIN_MANIFEST.replace(
+    "output: {size: 128x72, fps: 12}\n",
+    "output: {size: 128x72, fps: 12}\n    provider: {name: animatic, price_per_second: 0.5}\n",
+)
 FINAL = Path("build") / "chain.mp4"
 
 
@@ -178,13 +162,9 @@ def test_budget_below_plan_stops_before_any_call(built: Path, tmp_path: Path) ->
     assert digest(root / FINAL) == before
 
 
-def test_killed_build_resumes_its_job(tmp_path: Path) -> None:
-    """SIGKILL while a job is in flight: the next build polls and downloads that job instead
-    of submitting again, and no clip in build/ or the cache is truncated."""
-    manifest = MANIFEST.replace(
-        "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 3}}"
-    ).split("      - id: s2")[0]
-    root = write_project(tmp_path / "slow", manifest)
+def kill_build_once_journaled(root: Path) -> Path:
+    """Start doit in ``root``, SIGKILL it (and its children) as soon as a job is in the
+    journal, and return the journal directory."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "doit"],
         cwd=root,
@@ -197,9 +177,20 @@ def test_killed_build_resumes_its_job(tmp_path: Path) -> None:
     deadline = time.monotonic() + 60
     while not list(jobs.glob("*.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert list(jobs.glob("*.json")), "the job was never journaled"
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
+    assert list(jobs.glob("*.json")), "the job was never journaled"
+    return jobs
+
+
+def test_killed_build_resumes_its_job(tmp_path: Path) -> None:
+    """SIGKILL while a job is in flight: the next build polls and downloads that job instead
+    of submitting again, and no clip in build/ or the cache is truncated."""
+    manifest = MANIFEST.replace(
+        "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 3}}"
+    ).split("      - id: s2")[0]
+    root = write_project(tmp_path / "slow", manifest)
+    jobs = kill_build_once_journaled(root)
     assert provider_calls(root) == 1
     result = run_doit(root)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -246,20 +237,7 @@ def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
         "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 2}}"
     ).split("      - id: s2")[0]
     root = write_project(tmp_path / "lost", manifest)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "doit"],
-        cwd=root,
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    jobs = root / ".cinestitch" / "jobs"
-    deadline = time.monotonic() + 60
-    while not list(jobs.glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=10)
+    jobs = kill_build_once_journaled(root)
     provider_jobs = root / ".cinestitch" / "animatic" / "jobs"
     for pid_file in provider_jobs.glob("*/worker.pid"):
         with contextlib.suppress(ProcessLookupError):
