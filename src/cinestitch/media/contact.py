@@ -33,7 +33,7 @@ def write_contact_sheet(clips: list[Path], selected: int, dest: Path) -> None:
     for r, thumbs in enumerate(rows):
         top = GAP + r * (LABEL + thumb_h + GAP)
         take = r + 1
-        mark = "  ◀ selected" if take == selected else ""
+        mark = "  (selected)" if take == selected else ""
         draw.text(
             (GAP, top + 3), f"take {take}: {clips[r].name}{mark}", fill=(230, 230, 230), font=font
         )
