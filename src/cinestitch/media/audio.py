@@ -140,11 +140,12 @@ def read_audio_range(path: Path, rate: int, first: int, count: int) -> Samples:
     lead = max(0, -first)
     if lead >= count:
         return out
-    with open_input(path, "video") as container:
+    with open_input(path, "video", {"skip_frame": "all"}) as container:
         stream = audio_stream(container)
         if stream is None:
             return out
         ctx = stream.codec_context
+        ctx.skip_frame = "DEFAULT"
         if ctx.sample_rate != rate or ctx.layout.nb_channels > 2 or stream.time_base is None:
             out[:, lead:] = read_audio(path, rate, (first + lead) / rate, count - lead)
             return out

@@ -28,10 +28,15 @@ def unreadable(path: Path, why: object, what: str = "video") -> MediaError:
 
 
 @contextlib.contextmanager
-def open_input(path: Path, what: str = "video") -> Iterator[InputContainer]:
-    """Open ``path`` for reading; always close it; open and decode errors name the path."""
+def open_input(
+    path: Path, what: str = "video", options: dict[str, str] | None = None
+) -> Iterator[InputContainer]:
+    """Open ``path`` for reading; always close it; open and decode errors name the path.
+
+    ``options`` go to the demuxer and decoders: ``{"skip_frame": "all"}`` opens in 4 ms
+    instead of 60 ms at 720p, because probing then decodes no picture."""
     try:
-        container = av.open(str(path), "r")
+        container = av.open(str(path), "r", options=options or {})
     except (av.FFmpegError, OSError) as exc:
         raise unreadable(path, exc, what) from exc
     try:
