@@ -12,6 +12,7 @@ and MoviePy are the optional baselines, installed with ``pip install -e '.[bench
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import shutil
@@ -252,10 +253,8 @@ def bench_set(
             lambda: ffmpeg_xfade(ffmpeg, clips, seconds, root / "x.mp4"), max(1, runs // 2)
         )
     if baselines and label.startswith("720") and not args_quick():
-        try:
+        with contextlib.suppress(ImportError):
             out["moviepy"] = timed(lambda: moviepy_crossfade(clips, root / "m.mp4"), 1)
-        except ImportError:
-            pass
     report(out)
     return out
 
@@ -265,26 +264,24 @@ def args_quick() -> bool:
 
 
 def report(m: dict[str, float]) -> None:
-    print(f"  cinestitch cut-only      {m['cut']:7.2f} s   peak RSS {m['rss_mb']:.0f} MB")
-    print(
-        f"  cinestitch crossfade     {m['crossfade']:7.2f} s   ({m['encoded']:.0f} of {m['frames']:.0f} frames re-encoded)"
-    )
-    print(f"  restitch, 1 changed      {m['restitch']:7.2f} s")
+    """Medians, and the ratios the targets name."""
+    line = "  {:<24} {:7.2f} s   {}"
+    share = f"{m['encoded']:.0f} of {m['frames']:.0f} frames re-encoded"
+    print(line.format("cinestitch cut-only", m["cut"], f"peak RSS {m['rss_mb']:.0f} MB"))
+    print(line.format("cinestitch crossfade", m["crossfade"], share))
+    print(line.format("restitch, 1 changed", m["restitch"], ""))
     if "ffmpeg_concat" in m:
+        ratio = m["cut"] / m["ffmpeg_concat"]
         print(
-            f"  ffmpeg concat -c copy    {m['ffmpeg_concat']:7.2f} s   cut ratio {m['cut'] / m['ffmpeg_concat']:.2f}x (target <= 1.5x)"
+            line.format("ffmpeg concat -c copy", m["ffmpeg_concat"], f"cut {ratio:.2f}x (<= 1.5x)")
         )
         x = m["ffmpeg_xfade"]
-        print(
-            f"  ffmpeg xfade veryfast    {x:7.2f} s   crossfade {x / m['crossfade']:.1f}x faster (target >= 5x)"
-        )
-        print(
-            f"                                      restitch {x / m['restitch']:.1f}x faster (target >= 12x)"
-        )
+        faster = f"crossfade {x / m['crossfade']:.1f}x faster (>= 5x)"
+        print(line.format("ffmpeg xfade veryfast", x, faster))
+        print(line.format("", x, f"restitch {x / m['restitch']:.1f}x faster (>= 12x)"))
     if "moviepy" in m:
-        print(
-            f"  MoviePy crossfade        {m['moviepy']:7.2f} s   crossfade {m['moviepy'] / m['crossfade']:.1f}x faster (target >= 15x)"
-        )
+        faster = f"crossfade {m['moviepy'] / m['crossfade']:.1f}x faster (>= 15x)"
+        print(line.format("MoviePy crossfade", m["moviepy"], faster))
 
 
 def main() -> None:
