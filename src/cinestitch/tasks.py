@@ -115,14 +115,15 @@ def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         deps.append(step.reference)
     takes = step.segment.takes
     job = segment_job(plan, step)
-    targets = [job.clip, *(job.take_clips if takes > 1 else ())]
+    sheet = plan.paths.contact_sheet(sid)
+    targets = [job.clip, *((*job.take_clips, sheet) if takes > 1 else ())]
     return {
         "basename": "generate",
         "name": sid,
         "doc": f"{step.settings['seconds']:g} s with {step.settings['provider']}, "
         f"from {step.segment.reference.describe()}"
         + (f", {takes} takes (using {step.segment.take})" if takes > 1 else ""),
-        "actions": [(actions.run_generate, [job, plan.paths.contact_sheet(sid)])],
+        "actions": [(actions.run_generate, [job, sheet])],
         "file_dep": [_rel(plan, p) for p in deps],
         "task_dep": ["budget"],
         "uptodate": [(clip_matches_lock, [plan.paths.lock, sid, job.clip])],
