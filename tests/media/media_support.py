@@ -56,7 +56,7 @@ def write_clip(
 ) -> Path:
     """A real H.264/AAC MP4 made with Mp4Writer: the pictures, and a sine tone as long as the
     video, or the given (2, n) ``audio``, or no audio track when both are None; ``keyint``
-    sets the keyframe interval (x264's default, 250, otherwise)."""
+    sets the keyframe interval (Mp4Writer's default, 2 s, otherwise)."""
     frames = round(seconds * fps)
     if audio is None and tone_hz is not None:
         audio = tone(tone_hz, frames * RATE // fps)

@@ -27,7 +27,7 @@ from cinestitch.media.stitch import render_frames
 FPS, W, H = 12, 128, 72
 COLORS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40)]
 TONES = [440.0, 660.0, 880.0, 550.0]
-SHORT_GOP, LONG_GOP = 6, None
+SHORT_GOP, LONG_GOP = 6, 250
 
 
 def chirp(low: float, high: float, seconds: float = 2.0) -> np.ndarray:

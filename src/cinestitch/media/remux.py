@@ -14,7 +14,9 @@ the largest reorder depth of any piece, which keeps dts <= pts everywhere.
 from __future__ import annotations
 
 import heapq
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -54,6 +56,8 @@ if TYPE_CHECKING:
     Packet = av.Packet[Any]
 else:
     Packet = av.Packet
+LOCK = threading.Lock()
+"""Serialises progress reports from seams encoded in parallel."""
 TICKS_PER_FRAME = 512
 """Output video time base is 1/(fps * 512), as FFmpeg's mp4 muxer picks for x264 output."""
 
@@ -88,9 +92,10 @@ class Job:
     done: int = 0
 
     def tick(self, frames: int = 1) -> None:
-        self.done += frames
-        if self.progress is not None:
-            self.progress(self.done, self.timeline.total_frames)
+        with LOCK:
+            self.done += frames
+            if self.progress is not None:
+                self.progress(self.done, self.timeline.total_frames)
 
 
 def smart_stitch(
@@ -186,15 +191,18 @@ def _info(plan: StitchPlan) -> ClipInfo:
 
 
 def _make_pieces(job: Job, template: SourceClip, video: list[VideoPiece]) -> dict[int, int]:
-    """Encode (or find cached) every seam piece; their reorder delays by start frame."""
+    """Encode (or find cached) every seam piece; their reorder delays by start frame.
+
+    Seams are encoded side by side, as many at once as the encoder has threads: a short run
+    never fills x264's frame threads (stitch-bench.md), and libav releases the GIL while it
+    decodes and encodes. Each seam has its own encoder, so the bytes do not depend on it."""
     assert template.video is not None
     t = job.timeline
     encoder = SeamEncoder(t.width, t.height, t.fps, job.plan.encoder, template.video)
-    delays: dict[int, int] = {}
-    for piece in video:
-        if isinstance(piece, VideoEncode):
-            delays[piece.start] = _piece(job, encoder, piece)
-    return delays
+    seams = [piece for piece in video if isinstance(piece, VideoEncode)]
+    with ThreadPoolExecutor(max_workers=job.plan.encoder.threads) as pool:
+        made = list(pool.map(lambda piece: _piece(job, encoder, piece), seams))
+    return {piece.start: delay for piece, delay in zip(seams, made, strict=True)}
 
 
 def piece_path(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> Path:
@@ -224,9 +232,8 @@ def _piece(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> int:
     job.pieces[piece.start] = path
     stored = read_piece(path)
     frames = piece.stop - piece.start
-    job.result.encoded_frames += frames
     if stored is not None and len(stored.packets) == frames:
-        job.result.pieces_reused += 1
+        _count(job, frames, reused=True)
         job.tick(frames)
         return stored.delay
     pictures = render_range(job.timeline, piece.start, piece.stop, job.indexes)
@@ -237,8 +244,15 @@ def _piece(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> int:
     if len(made.packets) != frames:
         raise MediaError(f"stitch: a seam gave {len(made.packets)} frames, not {frames}")
     write_piece(path, made)
-    job.result.pieces_encoded += 1
+    _count(job, frames, reused=False)
     return made.delay
+
+
+def _count(job: Job, frames: int, reused: bool) -> None:
+    with LOCK:
+        job.result.encoded_frames += frames
+        job.result.pieces_reused += reused
+        job.result.pieces_encoded += not reused
 
 
 def _mux(

@@ -43,8 +43,10 @@ class Mp4Writer:
         self.width, self.height, self.fps = width, height, fps
         self.settings = encoder or EncoderSettings()
         self.with_audio = audio
-        self.keyint = keyint
-        """Frames between keyframes (x264's default, 250, when None)."""
+        self.keyint = keyint if keyint is not None else 2 * fps
+        """Frames between keyframes: 2 s by default, so that the smart stitch can copy all
+        but about 2 s around each seam (x264's own default, 250 frames, is one keyframe
+        per 10 s clip, which makes a crossfade re-encode the whole next clip)."""
         self._frames = 0
         self._samples = 0
         self._pending = np.zeros((2, 0), dtype=np.float32)
@@ -75,8 +77,7 @@ class Mp4Writer:
         v.codec_context.thread_count = s.threads
         v.codec_context.flags |= av.codec.context.Flags.bitexact
         v.options = {"crf": str(s.crf), "preset": s.preset, "profile": "high"}
-        if self.keyint is not None:
-            v.options = {**v.options, "x264-params": f"keyint={self.keyint}"}
+        v.options = {**v.options, "x264-params": f"keyint={self.keyint}"}
         self._video = v
         if self.with_audio:
             a = self._out.add_stream("aac", rate=s.sample_rate, layout="stereo")
