@@ -193,9 +193,10 @@ def _info(plan: StitchPlan) -> ClipInfo:
 def _make_pieces(job: Job, template: SourceClip, video: list[VideoPiece]) -> dict[int, int]:
     """Encode (or find cached) every seam piece; their reorder delays by start frame.
 
-    Seams are encoded side by side, as many at once as the encoder has threads: a short run
-    never fills x264's frame threads (stitch-bench.md), and libav releases the GIL while it
-    decodes and encodes. Each seam has its own encoder, so the bytes do not depend on it."""
+    Seams are encoded side by side, as many at once as the settings allow threads, each by a
+    one-thread x264: a short run never fills x264's frame threads (stitch-bench.md), and
+    libav releases the GIL while it decodes and encodes. Each seam has its own encoder, so
+    its bytes do not depend on the scheduling."""
     assert template.video is not None
     t = job.timeline
     encoder = SeamEncoder(t.width, t.height, t.fps, job.plan.encoder, template.video)

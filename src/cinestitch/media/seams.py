@@ -95,7 +95,7 @@ class SeamEncoder:
         ctx.width, ctx.height, ctx.pix_fmt = self.width, self.height, "yuv420p"
         ctx.time_base = Fraction(1, self.fps)
         ctx.framerate = Fraction(self.fps)
-        ctx.thread_count = self.settings.threads
+        ctx.thread_count = 1  # seams run in parallel instead (see remux._make_pieces)
         ctx.flags |= av.codec.context.Flags.bitexact
         profile = PROFILES.get(self.track.profile, self.track.profile.lower())
         ctx.options = {
