@@ -31,6 +31,10 @@ from cinestitch.media.types import EncoderSettings
 from cinestitch.media.yuv import Yuv
 
 FORMAT = b"cinestitch-seam 1\n"
+SEAM_CRF_STEP = 2
+"""Seams are encoded this much finer than the output's CRF: their frames were decoded from
+already-encoded clips (a second generation), and at the output's own CRF the worst of them
+measured 39.8 dB against the exact blend at 720p; two steps finer keeps them above 40 dB."""
 PROFILES = {"Constrained Baseline": "baseline", "Progressive High": "high"}
 
 
@@ -99,7 +103,7 @@ class SeamEncoder:
         ctx.flags |= av.codec.context.Flags.bitexact
         profile = PROFILES.get(self.track.profile, self.track.profile.lower())
         ctx.options = {
-            "crf": str(self.settings.crf),
+            "crf": str(max(0, self.settings.crf - SEAM_CRF_STEP)),
             "preset": self.settings.preset,
             "profile": profile,
             "level": f"{self.track.level // 10}.{self.track.level % 10}",
