@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from cinestitch.cache import GenerationStore
 from cinestitch.lock import load_lock
 from cinestitch.media import probe_clip
 from tests.conftest import (
@@ -254,3 +255,31 @@ def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stdout + again.stderr
     assert provider_calls(root) == 2
     assert not list(jobs.glob("*.json"))
+
+
+def test_concurrent_builds_share_one_cache(tmp_path: Path) -> None:
+    """Two clones building at once into one shared cache both succeed, agree byte for byte,
+    and leave every cache entry intact."""
+    shared = tmp_path / "shared"
+    manifest = MANIFEST.split("      - id: s4")[0]
+    roots = [write_project(tmp_path / name / "chain", manifest) for name in ("a", "b")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "doit"],
+            cwd=root,
+            env=clean_env(CINESTITCH_CACHE=str(shared)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for root in roots
+    ]
+    for proc in procs:
+        out, _ = proc.communicate(timeout=300)
+        assert proc.returncode == 0, out
+    assert digest(roots[0] / FINAL) == digest(roots[1] / FINAL)
+    store = GenerationStore(shared)
+    for entry in load_lock(roots[0] / "cinestitch.lock").segments.values():
+        found = store.lookup(entry.key)
+        assert found is not None and found.output == entry.output
+    assert not list(shared.rglob(".*.tmp*"))
