@@ -225,9 +225,8 @@ def render_figure(height: int, colour: RGB) -> Overlay:
     a_rim = np.asarray(outline, np.float32)[..., None] / 255 * 0.5
     alpha = a_fill + a_rim * (1 - a_fill)
     rgb = np.where(alpha > 0, body * a_fill / np.maximum(alpha, 1e-6), 0)
-    big = Image.fromarray(
-        np.clip(np.concatenate([rgb, alpha * 255], axis=2) + 0.5, 0, 255).astype(np.uint8), "RGBA"
-    )
+    rgba = np.clip(np.concatenate([rgb, alpha * 255], axis=2) + 0.5, 0, 255).astype(np.uint8)
+    big = Image.fromarray(rgba)  # (h, w, 4) uint8 is RGBA; naming the mode is deprecated
     return overlay_from_image(
         big.resize((w // SUPERSAMPLE, s // SUPERSAMPLE), Image.Resampling.LANCZOS)
     )
