@@ -63,3 +63,9 @@ def test_example_rebuild_does_nothing(example: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert provider_calls(example) == calls
     assert out.stat().st_mtime_ns == before
+
+
+def test_example_lock_is_reproduced(example: Path) -> None:
+    """A clean build of the example makes exactly the clips its committed lock records, so
+    the lock stays as committed."""
+    assert (example / "cinestitch.lock").read_text() == (EXAMPLE / "cinestitch.lock").read_text()
