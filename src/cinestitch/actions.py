@@ -17,14 +17,17 @@ from typing import Any, ParamSpec
 
 from doit.exceptions import TaskFailed
 
-from cinestitch.atomic import write_text_if_changed
-from cinestitch.cache import GenerationStore, file_digest
+from cinestitch import __version__
+from cinestitch.atomic import link_or_copy, write_text_if_changed
+from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.errors import BudgetError, CinestitchError, ProviderError
 from cinestitch.forecast import check_budget
 from cinestitch.generation import SegmentJob, run_segment
+from cinestitch.keys import conform_key
 from cinestitch.ledger import format_ledger, read_ledger, start_ledger
 from cinestitch.lock import load_lock
 from cinestitch.media import extract_last_frame, pixel_digest
+from cinestitch.media.conform import conform_clip, conform_reason
 from cinestitch.media.contact import write_contact_sheet
 from cinestitch.media.remux import smart_stitch
 from cinestitch.media.types import StitchPlan
@@ -89,6 +92,32 @@ def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path) -> None
     can compute downstream keys without decoding anything."""
     extract_last_frame(clip, dest, sharpest_of=sharpest_of)
     GenerationStore(cache_dir).put_frame_digest(file_digest(clip), sharpest_of, pixel_digest(dest))
+
+
+@reported("conform")
+def run_conform(clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path) -> None:
+    """Hand the clip to the stitcher as it is (a hard link), or re-encode it once — cached by
+    the clip's digest and the output settings — when its packets could not be copied."""
+    w, h, fps = stitch.width, stitch.height, stitch.fps
+    reason = conform_reason(clip, w, h, fps)
+    if reason is None:
+        link_or_copy(clip, dest)
+        return
+    store = GenerationStore(cache_dir)
+    digest = file_digest(clip)
+    enc = stitch.encoder
+    key = conform_key(
+        digest, {"size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset}
+    )
+    found = store.lookup(key)
+    if found is None or not store.restore(found, dest):
+        conform_clip(clip, dest, w, h, fps, enc)
+        record = RunRecord(
+            key, "", "cinestitch", f"conform x264 crf {enc.crf} {enc.preset}", None, None,
+            None, 0.0, __version__, clip.stem,
+        )  # fmt: skip
+        store.put(dest, record)
+    ProgressReporter(f"conform:{clip.stem}").line(f"re-encoded once — {reason}")
 
 
 @reported("budget")

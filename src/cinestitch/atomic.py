@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,3 +56,14 @@ def write_text_if_changed(dest: Path, text: str) -> bool:
         return False
     write_bytes_atomic(dest, data)
     return True
+
+
+def link_or_copy(source: Path, dest: Path) -> None:
+    """Make ``dest`` hold ``source``'s bytes atomically: a hard link where the filesystem
+    allows (no space used), a copy elsewhere."""
+    with atomic_path(dest) as tmp:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)

@@ -38,3 +38,10 @@ def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: 
 def short(digest: str | None) -> str:
     """The first 12 hex digits, for messages and listings."""
     return (digest or "-")[:12]
+
+
+def conform_key(clip: str, settings: Mapping[str, Any]) -> str:
+    """The key of a conformed clip: the source clip's digest and the output settings."""
+    identity = {"key_version": KEY_VERSION, "conform": clip, **settings}
+    text = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -43,6 +43,10 @@ class BuildPaths:
     def clip(self, segment_id: str) -> Path:
         return self.build / "segments" / f"{segment_id}.mp4"
 
+    def conformed(self, segment_id: str) -> Path:
+        """The clip as the stitcher takes it (the generated one, or it re-encoded once)."""
+        return self.build / "conformed" / f"{segment_id}.mp4"
+
     def frame(self, segment_id: str) -> Path:
         return self.build / "frames" / f"{segment_id}.last.png"
 
@@ -170,7 +174,7 @@ def plan_stitch(project: Project, paths: BuildPaths) -> StitchPlan:
     out = project.output
     clips = tuple(
         ClipSpec(
-            path=paths.clip(s.id),
+            path=paths.conformed(s.id),
             head_trim=s.head_trim,
             tail_trim=s.tail_trim,
             transition_out=s.transition,

@@ -55,6 +55,9 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     yield from _group("generate", "Generate each segment's clip with the provider.")
     for step in plan.steps:
         yield generate_task(plan, step)
+    yield from _group("conform", "Re-encode clips once where stitching could not copy them.")
+    for step in plan.steps:
+        yield conform_task(plan, step)
     yield from _group("frame", "Extract the last frame that the next segment starts from.")
     for step in plan.steps:
         if step.needs_frame:
@@ -155,6 +158,28 @@ def segment_job(plan: BuildPlan, step: SegmentStep) -> SegmentJob:
         ledger_path=paths.ledger,
         price_per_second=price.per_second if price is not None else None,
     )
+
+
+def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+    sid = step.segment.id
+    clip, conformed = plan.paths.clip(sid), plan.paths.conformed(sid)
+    stitch = plan.stitch
+    settings = {
+        "size": f"{stitch.width}x{stitch.height}",
+        "fps": stitch.fps,
+        "crf": stitch.encoder.crf,
+        "preset": stitch.encoder.preset,
+    }
+    return {
+        "basename": "conform",
+        "name": sid,
+        "doc": f"'{sid}' as the stitcher copies it (re-encoded once only if it must be)",
+        "actions": [(actions.run_conform, [clip, conformed, stitch, cache_dir(plan)])],
+        "file_dep": [_rel(plan, clip)],
+        "targets": [_rel(plan, conformed)],
+        "uptodate": [config_changed(canonical_json(settings))],
+        "clean": True,
+    }
 
 
 def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:

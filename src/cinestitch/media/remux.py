@@ -150,8 +150,7 @@ def _gop_notes(job: Job, video: list[VideoPiece]) -> list[str]:
     """A note for each copyable clip that has no keyframe to copy from."""
     copied = {p.clip for p in video if isinstance(p, VideoCopy)}
     return [
-        f"{s.info.path.name} re-encoded — no keyframe after its transitions "
-        "(long GOP); conform it with shorter keyframe intervals"
+        f"{s.info.path.name} re-encoded — no keyframe after its transitions (long GOP)"
         for i, s in enumerate(job.sources)
         if s.index is not None and i not in copied
     ]
