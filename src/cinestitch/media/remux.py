@@ -27,12 +27,13 @@ import numpy as np
 from av.container import OutputContainer
 
 from cinestitch.atomic import atomic_path
+from cinestitch.cache.store import file_digest
 from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, Samples, mixed_range
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.joins import AudioPacket, aac_config, encode_join
 from cinestitch.media.pictures import render_range, shown_at
-from cinestitch.media.seams import SeamEncoder, file_digest, piece_key, read_piece, write_piece
+from cinestitch.media.seams import SeamEncoder, piece_key, read_piece, write_piece
 from cinestitch.media.source import SourceClip, open_packets, scan_source
 from cinestitch.media.splice import (
     AudioCopy,

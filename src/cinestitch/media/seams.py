@@ -126,14 +126,6 @@ def piece_key(parts: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_piece(path: Path, piece: Piece) -> None:
     """Store ``piece`` atomically: a header line, a JSON packet table, then the bytes."""
     table = [[p.display, int(p.keyframe), len(p.data)] for p in piece.packets]
