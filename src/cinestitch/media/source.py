@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-import av
 from av.container import InputContainer
 
-from cinestitch.errors import MediaError
-from cinestitch.media.container import unreadable
+from cinestitch.media.container import open_input, unreadable
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.probe import probe_clip
 from cinestitch.media.types import ClipInfo
@@ -64,19 +61,9 @@ class SourceClip:
     why: str | None
 
 
-@contextlib.contextmanager
-def open_packets(path: Path) -> Iterator[InputContainer]:
+def open_packets(path: Path) -> contextlib.AbstractContextManager[InputContainer]:
     """Open ``path`` for demuxing only: no picture is decoded while probing."""
-    try:
-        container = av.open(str(path), "r", options={"skip_frame": "all"})
-    except (av.FFmpegError, OSError) as exc:
-        raise unreadable(path, exc) from exc
-    try:
-        yield container
-    except av.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot read packets — {exc}") from exc
-    finally:
-        container.close()
+    return open_input(path, options={"skip_frame": "all"})
 
 
 def scan_source(path: Path, width: int, height: int, fps: int) -> SourceClip:
