@@ -163,6 +163,11 @@ def test_budget_below_plan_stops_before_any_call(built: Path, tmp_path: Path) ->
     assert digest(root / FINAL) == before
 
 
+def journaled(jobs: Path) -> list[Path]:
+    """Journal entries (not the temporary files an entry is written through)."""
+    return [p for p in jobs.glob("*.json") if not p.name.startswith(".")]
+
+
 def kill_build_once_journaled(root: Path) -> Path:
     """Start doit in ``root``, SIGKILL it (and its children) as soon as a job is in the
     journal, and return the journal directory."""
@@ -176,11 +181,11 @@ def kill_build_once_journaled(root: Path) -> Path:
     )
     jobs = root / ".cinestitch" / "jobs"
     deadline = time.monotonic() + 60
-    while not list(jobs.glob("*.json")) and time.monotonic() < deadline:
+    while not journaled(jobs) and time.monotonic() < deadline:
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    assert list(jobs.glob("*.json")), "the job was never journaled"
+    assert journaled(jobs), "the job was never journaled"
     return jobs
 
 
@@ -197,7 +202,7 @@ def test_killed_build_resumes_its_job(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "resuming job" in result.stdout
     assert provider_calls(root) == 1
-    assert not list(jobs.glob("*.json"))
+    assert not journaled(jobs)
     for clip in [*root.glob("build/**/*.mp4"), *root.glob(".cinestitch/cache/**/*.mp4")]:
         if not clip.name.startswith("."):
             assert probe_clip(clip).frame_count == 12, clip
@@ -254,7 +259,7 @@ def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
     again = run_doit(root, env=clean_env(CINESTITCH_RESUBMIT="1"))
     assert again.returncode == 0, again.stdout + again.stderr
     assert provider_calls(root) == 2
-    assert not list(jobs.glob("*.json"))
+    assert not journaled(jobs)
 
 
 def test_concurrent_builds_share_one_cache(tmp_path: Path) -> None:
