@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -173,15 +173,28 @@ def _obtain(
     journal = JobJournal(job.journal_dir)
     provider = get_provider(job.settings["provider"], job.provider_dir)
     pending = journal.find(key)
-    if pending is not None and os.environ.get(RESUBMIT_ENV) != "1":
+    resubmit = os.environ.get(RESUBMIT_ENV) == "1"
+    if pending is not None and not pending.job_id and not resubmit:
+        raise ProviderError(
+            f"a submission made {pending.submitted} was interrupted before "
+            f"{pending.provider} answered, so its job id is unknown — it may have been "
+            f"billed; check with the provider, then run again with {RESUBMIT_ENV}=1 to "
+            "submit a new job",
+            may_be_billed=True,
+        )
+    if pending is not None and not resubmit:
         reporter.line(f"resuming job {pending.job_id} (submitted {pending.submitted})")
         record = _finish(job, provider, journal, pending, reporter, resumed=True)
         return Obtained(record, "resumed")
     request = _request(job, prompt, take)
-    job_id = provider.submit(request)
-    entry = JournalEntry(
-        key, job.segment_id, take, provider.name, request.model, job_id, now()
-    )  # fmt: skip
+    intent = JournalEntry(key, job.segment_id, take, provider.name, request.model, "", now())
+    journal.add(intent)  # a crash inside submit leaves this: never a silent resubmission
+    try:
+        job_id = provider.submit(request)
+    except Exception:
+        journal.remove(key)  # the provider answered (or was never reached): nothing in flight
+        raise
+    entry = replace(intent, job_id=job_id)
     journal.add(entry)
     return Obtained(_finish(job, provider, journal, entry, reporter, resumed=False), "generated")
 

@@ -49,7 +49,7 @@ class StoreView:
 
     def in_flight(self, key: str) -> str | None:
         entry = self.journal.find(key)
-        return entry.job_id if entry is not None else None
+        return entry.job_id or None if entry is not None else None
 
     def available(self, key: str) -> bool:
         return self.store.has(key) or self._kept_in_build(key) is not None

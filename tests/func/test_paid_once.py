@@ -164,8 +164,14 @@ def test_budget_below_plan_stops_before_any_call(built: Path, tmp_path: Path) ->
 
 
 def journaled(jobs: Path) -> list[Path]:
-    """Journal entries (not the temporary files an entry is written through)."""
-    return [p for p in jobs.glob("*.json") if not p.name.startswith(".")]
+    """Journal entries that hold a job id (not the temporary files an entry is written
+    through, nor an entry written before the provider answered)."""
+    found = []
+    for path in jobs.glob("*.json"):
+        with contextlib.suppress(OSError, ValueError):
+            if not path.name.startswith(".") and json.loads(path.read_text())["job_id"]:
+                found.append(path)
+    return found
 
 
 def kill_build_once_journaled(root: Path) -> Path:
@@ -202,7 +208,7 @@ def test_killed_build_resumes_its_job(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "resuming job" in result.stdout
     assert provider_calls(root) == 1
-    assert not journaled(jobs)
+    assert not list(jobs.glob("*.json"))
     for clip in [*root.glob("build/**/*.mp4"), *root.glob(".cinestitch/cache/**/*.mp4")]:
         if not clip.name.startswith("."):
             assert probe_clip(clip).frame_count == 12, clip
@@ -259,7 +265,7 @@ def test_lost_job_is_resubmitted_only_when_asked(tmp_path: Path) -> None:
     again = run_doit(root, env=clean_env(CINESTITCH_RESUBMIT="1"))
     assert again.returncode == 0, again.stdout + again.stderr
     assert provider_calls(root) == 2
-    assert not journaled(jobs)
+    assert not list(jobs.glob("*.json"))
 
 
 def test_concurrent_builds_share_one_cache(tmp_path: Path) -> None:
@@ -288,3 +294,20 @@ def test_concurrent_builds_share_one_cache(tmp_path: Path) -> None:
         found = store.lookup(entry.key)
         assert found is not None and found.output == entry.output
     assert not list(shared.rglob(".*.tmp*"))
+
+
+def test_submission_cut_short_is_not_repeated_silently(tmp_path: Path) -> None:
+    """A build killed inside the submit call leaves a journal entry with no job id: the
+    next build cannot know whether it was billed, so it stops and says so."""
+    manifest = MANIFEST.replace(
+        "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 2}}"
+    ).split("      - id: s2")[0]
+    root = write_project(tmp_path / "cut", manifest)
+    jobs = kill_build_once_journaled(root)
+    (entry,) = journaled(jobs)
+    data = json.loads(entry.read_text())
+    entry.write_text(json.dumps({**data, "job_id": ""}))
+    refused = run_doit(root)
+    said = refused.stdout + refused.stderr
+    assert refused.returncode != 0 and "interrupted before animatic answered" in said
+    assert "CINESTITCH_RESUBMIT=1" in said and provider_calls(root) == 1

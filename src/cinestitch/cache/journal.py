@@ -1,6 +1,7 @@
 """The job journal: a submitted (possibly billed) job is written down before it is polled.
 
-One file per request key under the project's ``.cinestitch/jobs/``. A build that was
+One file per request key under the project's ``.cinestitch/jobs/``, written just before the
+submission (without a job id) and again with the id the provider answers. A build that was
 interrupted (Ctrl-C, kill, crash, lost network) finds the entry when it runs again and goes
 back to polling that job instead of paying for a new one. The entry goes when the job's
 clip is in the cache, or when the provider says the job failed.
@@ -23,6 +24,7 @@ class JournalEntry:
     provider: str
     model: str
     job_id: str
+    """Empty while the submission is under way (the provider has not answered yet)."""
     submitted: str
 
 
