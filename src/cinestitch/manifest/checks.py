@@ -102,7 +102,7 @@ def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Prob
         message = f"trims of {s.head_trim + s.tail_trim:g} s leave nothing of {s.seconds:g} s"
         problems.append(problem_at(doc, (*key, "trim"), message))
     problems += _check_transition(project, s, kept, doc)
-    if s.take > s.takes:
+    if s.takes >= 1 and s.take > s.takes:
         message = (
             f"take {s.take} of {s.takes} — set takes: {s.take} or more, or pick 1 to {s.takes}"
         )
