@@ -14,6 +14,7 @@ again when the user says so (``CINESTITCH_RESUBMIT=1``).
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections.abc import Mapping
@@ -80,13 +81,15 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     reference = pixel_digest(job.reference) if job.reference is not None else None
     lock = load_lock(job.lock_path)
     records: list[RunRecord] = []
-    paid = 0.0
     for take in range(1, job.takes + 1):
         key = request_key(prompt, job.settings, take, reference)
         got = _obtain(job, lock, prompt, take, key, reporter)
         records.append(got.record)
         cost = got.record.cost_usd if got.source in ("generated", "resumed") else 0.0
-        paid += cost or 0.0
+        if cost:  # counted at once, so a later take failing does not lose what this one cost
+            update_lock(
+                job.lock_path, job.lock_mutex, functools.partial(Lock.spending, amount=cost)
+            )
         line = LedgerLine(
             job.segment_id, take, got.source, job.settings["provider"],
             float(job.settings["seconds"]), cost,
@@ -99,17 +102,17 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
             _place(store, record, path)
     source = file_digest(job.reference_clip) if job.reference_clip is not None else None
     entry = _lock_entry(job, prompt, reference, source, records)
-    update_lock(job.lock_path, job.lock_mutex, lambda lk: _record(lk, job.segment_id, entry, paid))
+    update_lock(job.lock_path, job.lock_mutex, lambda lk: _record(lk, job.segment_id, entry))
     return records
 
 
-def _record(lock: Lock, segment_id: str, entry: LockEntry, paid: float) -> Lock:
+def _record(lock: Lock, segment_id: str, entry: LockEntry) -> Lock:
     """The lock with ``entry``; an entry that names the same clips is left as it was (a
     rebuild that made the same bytes with a new job does not churn the committed lock)."""
     old = lock.entry(segment_id)
     if old is not None and _same_clips(old, entry):
-        return lock.with_entry(segment_id, old, paid)
-    return lock.with_entry(segment_id, entry, paid)
+        return lock.with_entry(segment_id, old)
+    return lock.with_entry(segment_id, entry)
 
 
 def _same_clips(a: LockEntry, b: LockEntry) -> bool:

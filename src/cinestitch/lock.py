@@ -77,6 +77,9 @@ class Lock:
             spent_usd=round(self.spent_usd + spent, 6),
         )
 
+    def spending(self, amount: float) -> Lock:
+        return replace(self, spent_usd=round(self.spent_usd + amount, 6))
+
     def keeping(self, segment_ids: set[str]) -> Lock:
         """Without entries for segments the manifest no longer has."""
         kept = {k: v for k, v in self.segments.items() if k in segment_ids}

@@ -49,7 +49,9 @@ class StoreView:
 
     def in_flight(self, key: str) -> str | None:
         entry = self.journal.find(key)
-        return entry.job_id or None if entry is not None else None
+        if entry is None or not entry.job_id:
+            return None  # a submission cut short is not resumable: the build will say so
+        return entry.job_id
 
     def available(self, key: str) -> bool:
         return self.store.has(key) or self._kept_in_build(key) is not None

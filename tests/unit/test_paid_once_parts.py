@@ -100,6 +100,7 @@ def test_lock_is_stable_and_round_trips() -> None:
     assert parse_lock(text) == lock
     assert text.index("alpha:") < text.index("zeta:")
     assert "spent_usd: 0.75" in text
+    assert lock.spending(0.1).spent_usd == 0.85 and lock.spending(0.1).segments == lock.segments
 
 
 def test_damaged_lock_is_one_line() -> None:
