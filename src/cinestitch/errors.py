@@ -62,8 +62,11 @@ class BudgetError(CinestitchError):
 class ProviderError(CinestitchError):
     """A provider call failed; the message names the segment, the provider and its answer."""
 
-    def __init__(self, message: str, *, may_be_billed: bool = False) -> None:
+    def __init__(self, message: str, *, may_be_billed: bool = False, no_job: bool = False) -> None:
         self.may_be_billed = may_be_billed
+        self.no_job = no_job
+        """Raised by ``submit``: proves that no job was created (the request never left,
+        or the provider answered with a refusal), so the submission may be forgotten."""
         super().__init__(message)
 
 
