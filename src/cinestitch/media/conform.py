@@ -1,34 +1,61 @@
-"""Conform: re-encode a generated clip once, when stitching could not copy it cheaply.
+"""Conform: bring a generated clip to the output's format once, so stitching can copy it.
 
-The smart render copies packets and re-encodes only from the keyframe before a transition.
-A clip with one keyframe at its start (many generators write such long GOPs), or one of
-another codec, size or frame rate, would make every restitch re-encode most of it. Such a
-clip is re-encoded once, at the output's size, frame rate and quality with a keyframe every
-``GOP_SECONDS`` (the writer's default, as the embedded provider uses), and the result is
-cached; every later restitch copies it. Clips that already fit are used as they are.
+Providers return clips of their own size, aspect ratio, frame rate and sound (24, 25 or 30 fps;
+1920x1080 or 1080x1920; no audio, or mono 44.1 kHz), and many write one keyframe at the start.
+The smart render copies packets only from clips in the output's exact format, and re-encodes
+from the keyframe before each transition, so such a clip would make every restitch re-encode
+most of it. ``conform_reason`` says in a few words why a clip needs conforming; ``conform_clip``
+re-encodes it once (the result is cached by the caller) with:
 
-Measured on 5 x 12 s at 720p (README, "Stitching speed"): four crossfades into clips with one
-keyframe each re-encode 762 of 1392 frames; with 2 s keyframes, 193.
+- pictures fitted to the output's size (``fit``: pad, crop or stretch, see ``media.fit``);
+- the output's frame rate: output frame n shows the source frame on screen at n / fps, so
+  frames are dropped or repeated and the duration is kept;
+- stereo AAC at the output's rate: mono on both sides, other rates resampled, and silence of
+  the clip's length where it has no sound, cut or padded to exactly the video's length;
+- the output's CRF and preset, with a keyframe every ``GOP_SECONDS``.
+
+Clips that already fit are used as they are. Measured on 5 x 12 s at 720p (README, "Stitching
+speed"): four crossfades into clips with one keyframe each re-encode 762 of 1392 frames; with
+2 s keyframes, 193.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import closing
+from fractions import Fraction
 from pathlib import Path
 
-from cinestitch.media.source import scan_source
-from cinestitch.media.stitch import stitch_clips
-from cinestitch.media.types import ClipInfo, ClipSpec, EncoderSettings, StitchPlan
+import av
+
+from cinestitch.media.audio import read_audio, sample_at
+from cinestitch.media.container import decoded_video, unreadable
+from cinestitch.media.fit import FIT_MODES, FitMode, fit_frame
+from cinestitch.media.joins import aac_config
+from cinestitch.media.probe import probe_clip
+from cinestitch.media.source import SourceClip, scan_source
+from cinestitch.media.types import ClipInfo, EncoderSettings
+from cinestitch.media.writer import Mp4Writer
+from cinestitch.media.yuv import Yuv
 
 GOP_SECONDS = 2
 """The keyframe interval that conformed clips get, and the longest one left alone."""
+OUTPUT_RATE = EncoderSettings().sample_rate
 
 
-def conform_reason(path: Path, width: int, height: int, fps: int) -> str | None:
-    """Why ``path`` should be re-encoded before stitching (a few words), or ``None``."""
+def conform_reason(
+    path: Path, width: int, height: int, fps: int, *, sample_rate: int = OUTPUT_RATE
+) -> str | None:
+    """Why ``path`` should be re-encoded before stitching (a few words), or ``None``.
+
+    The fit mode plays no part: a clip of the output's size is never scaled."""
     source = scan_source(path, width, height, fps)
     if source.index is None:
         return source.why or "its packets cannot be copied"
+    audio = _audio_mismatch(source, sample_rate)
+    if audio is not None:
+        return audio
     keys = [*source.index.clean_keyframes, len(source.index)]
     if keys[0] != 0:
         return "it does not start on a keyframe"
@@ -38,10 +65,83 @@ def conform_reason(path: Path, width: int, height: int, fps: int) -> str | None:
     return None
 
 
+def _audio_mismatch(source: SourceClip, rate: int) -> str | None:
+    """Why the clip's sound is not the output's stereo AAC-LC at ``rate``, or None."""
+    info, audio = source.info, source.audio
+    if not info.has_audio:
+        return "it has no audio"
+    if audio is None and info.audio_codec != "aac":
+        return f"its audio is {info.audio_codec}, not AAC"
+    if audio is None:
+        return "its audio track is empty"
+    if audio.channels == 1:
+        return "its audio is mono"
+    if audio.channels != 2:
+        return f"its audio has {audio.channels} channels"
+    if audio.rate != rate:
+        return f"its audio is {audio.rate / 1000:g} kHz, not {rate / 1000:g} kHz"
+    if audio.extradata != aac_config(EncoderSettings(sample_rate=rate)):
+        return "its AAC profile differs from the output's AAC-LC"
+    return None
+
+
 def conform_clip(
-    source: Path, dest: Path, width: int, height: int, fps: int, encoder: EncoderSettings
+    source: Path,
+    dest: Path,
+    width: int,
+    height: int,
+    fps: int,
+    encoder: EncoderSettings,
+    *,
+    fit: FitMode = "pad",
 ) -> ClipInfo:
-    """Re-encode ``source`` to ``dest`` (atomically) as the output's size, frame rate and
-    quality, with keyframes every ``GOP_SECONDS``; its audio is kept."""
-    plan = StitchPlan((ClipSpec(source),), width, height, fps, encoder=encoder)
-    return stitch_clips(plan, dest)
+    """Re-encode ``source`` to ``dest`` (atomically) in the output's format: fitted to its
+    size, at its frame rate with the same duration, stereo AAC at its rate (silence if the
+    clip has none), at its quality with keyframes every ``GOP_SECONDS``."""
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, not {fit!r}")
+    info = probe_clip(source)
+    count = max(1, round(info.duration * fps))
+    rate = encoder.sample_rate
+    sound = read_audio(source, rate, 0.0, sample_at(count, fps, rate))
+    keyint = GOP_SECONDS * fps
+    with Mp4Writer(dest, width, height, fps, encoder, audio=True, keyint=keyint) as writer:
+        pictures = _pictures(source, info, count, fps, (width, height, fit))
+        for n, picture in enumerate(pictures):
+            writer.write_frame(picture)
+            writer.write_audio(sound[:, sample_at(n, fps, rate) : sample_at(n + 1, fps, rate)])
+    return probe_clip(dest)
+
+
+def _pictures(
+    source: Path, info: ClipInfo, count: int, fps: int, frame: tuple[int, int, FitMode]
+) -> Iterator[Yuv]:
+    """The fitted picture at each of the output's ``count`` frame times: the source frame on
+    screen at that instant (its timestamp at or before it), the last one past the clip's end."""
+    width, height, fit = frame
+    with closing(decoded_video(source)) as frames:
+        ahead = next(frames, None)
+        if ahead is None:
+            raise unreadable(source, "no frame decodes")
+        start = _shown_at(ahead, 0, info.fps)
+        decoded, shown, picture = 0, ahead, None
+        for n in range(count):
+            at = start + Fraction(n, fps)
+            while ahead is not None and _shown_at(ahead, decoded, info.fps) <= at + _tick(ahead):
+                shown, picture, decoded = ahead, None, decoded + 1
+                ahead = next(frames, None)
+            if picture is None:
+                picture = fit_frame(shown, width, height, fit)
+            yield picture
+
+
+def _shown_at(frame: av.VideoFrame, index: int, fps: Fraction) -> Fraction:
+    """When ``frame`` appears, in seconds: its timestamp, or its index at the clip's rate."""
+    if frame.pts is None or frame.time_base is None:
+        return index / fps
+    return frame.pts * Fraction(frame.time_base)
+
+
+def _tick(frame: av.VideoFrame) -> Fraction:
+    """One unit of the frame's time base: timestamps are rounded to it (1 ms in Matroska)."""
+    return Fraction(frame.time_base) if frame.time_base is not None else Fraction(0)
