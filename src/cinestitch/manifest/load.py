@@ -25,6 +25,7 @@ from cinestitch.manifest.model import (
 )
 from cinestitch.manifest.schema import check_manifest_schema
 from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, load_yaml_document
+from cinestitch.media.fit import FIT_MODES, FitMode
 from cinestitch.media.types import Transition
 from cinestitch.prompts import render_prompts
 from cinestitch.providers import DEFAULT_PROVIDER, default_model
@@ -76,6 +77,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         fps=_int(out.get("fps"), 24),
         crf=_int(out.get("crf"), 20),
         preset=_str(out.get("preset"), "veryfast"),
+        fit=_fit(out.get("fit")),
     )
     prov = _mapping(data.get("provider"))
     provider_name = _str(prov.get("name"), DEFAULT_PROVIDER)
@@ -205,6 +207,11 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _str(value: Any, default: str) -> str:
     return value if isinstance(value, str) else default
+
+
+def _fit(value: Any) -> FitMode:
+    """``output.fit`` (the schema reports any other value), pad by default."""
+    return next((mode for mode in FIT_MODES if mode == value), "pad")
 
 
 def _int(value: Any, default: int) -> int:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cinestitch.media.fit import FitMode
 from cinestitch.media.types import Transition
 
 ReferenceKind = Literal["none", "segment", "image"]
@@ -58,6 +59,8 @@ class Output:
     fps: int
     crf: int
     preset: str
+    fit: FitMode = "pad"
+    """How clips of another aspect ratio fill the frame: pad, crop or stretch."""
 
 
 @dataclass(frozen=True)
