@@ -6,7 +6,8 @@ import av
 import numpy as np
 import pytest
 
-from cinestitch.media.fit import Placement, fit_frame, plan_fit
+from cinestitch.media.conform import fit_frame
+from cinestitch.media.fit import Placement, plan_fit
 from cinestitch.media.yuv import split_planes
 
 RED, GREY = (220, 30, 30), (150, 150, 150)

@@ -7,7 +7,8 @@ from the keyframe before each transition, so such a clip would make every restit
 most of it. ``conform_reason`` says in a few words why a clip needs conforming; ``conform_clip``
 re-encodes it once (the result is cached by the caller) with:
 
-- pictures fitted to the output's size (``fit``: pad, crop or stretch, see ``media.fit``);
+- pictures fitted to the output's size (``fit``: pad, crop or stretch, placed as
+  ``media.fit`` plans);
 - the output's frame rate: output frame n shows the source frame on screen at n / fps, so
   frames are dropped or repeated and the duration is kept;
 - stereo AAC at the output's rate: mono on both sides, other rates resampled, and silence of
@@ -28,16 +29,17 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import numpy as np
 
 from cinestitch.media.audio import read_audio, sample_at
 from cinestitch.media.container import decoded_video, unreadable
-from cinestitch.media.fit import FIT_MODES, FitMode, fit_frame
+from cinestitch.media.fit import FIT_MODES, FitMode, Placement, plan_fit
 from cinestitch.media.joins import aac_config
 from cinestitch.media.probe import probe_clip
 from cinestitch.media.source import SourceClip, scan_source
 from cinestitch.media.types import ClipInfo, EncoderSettings
 from cinestitch.media.writer import Mp4Writer
-from cinestitch.media.yuv import Yuv
+from cinestitch.media.yuv import SWS_EXACT, Yuv, black, split_planes
 
 GOP_SECONDS = 2
 """The keyframe interval that conformed clips get, and the longest one left alone."""
@@ -145,3 +147,33 @@ def _shown_at(frame: av.VideoFrame, index: int, fps: Fraction) -> Fraction:
 def _tick(frame: av.VideoFrame) -> Fraction:
     """One unit of the frame's time base: timestamps are rounded to it (1 ms in Matroska)."""
     return Fraction(frame.time_base) if frame.time_base is not None else Fraction(0)
+
+
+def fit_frame(frame: av.VideoFrame, width: int, height: int, fit: FitMode) -> Yuv:
+    """``frame`` as a ``width`` x ``height`` yuv420p picture, fitted as ``fit`` says; a frame
+    already of that size and format passes through untouched."""
+    if (frame.width, frame.height, frame.format.name) == (width, height, "yuv420p"):
+        return np.asarray(frame.to_ndarray(), dtype=np.uint8)
+    place = plan_fit(frame.width, frame.height, width, height, fit)
+    scaled = frame.reformat(
+        width=place.width, height=place.height, format="yuv420p", interpolation=SWS_EXACT
+    )
+    picture = np.asarray(scaled.to_ndarray(), dtype=np.uint8)
+    if (place.width, place.height) == (width, height):
+        return picture
+    return _place(picture, place, width, height)
+
+
+def _place(picture: Yuv, place: Placement, width: int, height: int) -> Yuv:
+    """Copy the part of ``picture`` that falls inside the frame onto a black canvas."""
+    canvas = black(width, height)
+    src = split_planes(picture, place.width, place.height)
+    out = split_planes(canvas, width, height)
+    for plane, dst, k in zip(src, out, (1, 2, 2), strict=True):
+        x, y = place.x // k, place.y // k
+        ox, oy = max(0, x), max(0, y)
+        sx, sy = max(0, -x), max(0, -y)
+        w = min(dst.shape[1] - ox, plane.shape[1] - sx)
+        h = min(dst.shape[0] - oy, plane.shape[0] - sy)
+        dst[oy : oy + h, ox : ox + w] = plane[sy : sy + h, sx : sx + w]
+    return canvas

@@ -1,9 +1,10 @@
-"""Fit a picture of any size and aspect ratio into the output's frame: pad, crop or stretch.
+"""How a picture of any size and aspect ratio fits the output's frame: pad, crop or stretch.
 
-Providers return 16:9, 9:16 and other sizes; the output has one. ``plan_fit`` (pure) says
-where the scaled picture lands on the output's canvas, and ``fit_frame`` does it in the
-encoder's format (yuv420p, see ``yuv``). Scaled sizes and offsets are even, so the half-size
-chroma planes line up with the luma plane and no colour bleeds across the bars' edge.
+Providers return 16:9, 9:16 and other sizes; the output has one. ``plan_fit`` says where the
+scaled picture lands on the output's canvas (``conform.fit_frame`` does it to the pixels).
+Scaled sizes and offsets are even, so the half-size chroma planes line up with the luma
+plane and no colour bleeds across a bar's edge. Pure, and free of PyAV and numpy, so the
+manifest model can name the modes without loading them.
 """
 
 from __future__ import annotations
@@ -11,11 +12,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Literal
-
-import av
-import numpy as np
-
-from cinestitch.media.yuv import SWS_EXACT, Yuv, black, split_planes
 
 FitMode = Literal["pad", "crop", "stretch"]
 FIT_MODES: tuple[FitMode, ...] = ("pad", "crop", "stretch")
@@ -47,36 +43,6 @@ def plan_fit(src_w: int, src_h: int, width: int, height: int, fit: FitMode) -> P
     w = min(width, max(2, _even(round(src_w * scale))))
     h = min(height, max(2, _even(round(src_h * scale))))
     return Placement(w, h, _even_floor((width - w) // 2), _even_floor((height - h) // 2))
-
-
-def fit_frame(frame: av.VideoFrame, width: int, height: int, fit: FitMode) -> Yuv:
-    """``frame`` as a ``width`` x ``height`` yuv420p picture, fitted as ``fit`` says; a frame
-    already of that size and format passes through untouched."""
-    if (frame.width, frame.height, frame.format.name) == (width, height, "yuv420p"):
-        return np.asarray(frame.to_ndarray(), dtype=np.uint8)
-    place = plan_fit(frame.width, frame.height, width, height, fit)
-    scaled = frame.reformat(
-        width=place.width, height=place.height, format="yuv420p", interpolation=SWS_EXACT
-    )
-    picture = np.asarray(scaled.to_ndarray(), dtype=np.uint8)
-    if (place.width, place.height) == (width, height):
-        return picture
-    return _place(picture, place, width, height)
-
-
-def _place(picture: Yuv, place: Placement, width: int, height: int) -> Yuv:
-    """Copy the part of ``picture`` that falls inside the frame onto a black canvas."""
-    canvas = black(width, height)
-    src = split_planes(picture, place.width, place.height)
-    out = split_planes(canvas, width, height)
-    for plane, dst, k in zip(src, out, (1, 2, 2), strict=True):
-        x, y = place.x // k, place.y // k
-        ox, oy = max(0, x), max(0, y)
-        sx, sy = max(0, -x), max(0, -y)
-        w = min(dst.shape[1] - ox, plane.shape[1] - sx)
-        h = min(dst.shape[0] - oy, plane.shape[0] - sy)
-        dst[oy : oy + h, ox : ox + w] = plane[sy : sy + h, sx : sx + w]
-    return canvas
 
 
 def _even(n: int) -> int:
