@@ -12,9 +12,12 @@ import av
 import numpy as np
 import pytest
 from media_support import ClipFactory, tone
+from PIL import Image
 
+from cinestitch.media import extract_last_frame, psnr, read_frames_rgb
 from cinestitch.media.conform import conform_clip, conform_reason
 from cinestitch.media.fit import FitMode
+from cinestitch.media.reference import extract_reference_frame
 from cinestitch.media.remux import smart_stitch
 from cinestitch.media.types import ClipSpec, EncoderSettings, StitchPlan, Transition
 
@@ -271,3 +274,27 @@ def test_mixed_providers_stitch_by_copying_in_sync(tmp_path: Path, make_clip: Cl
     quiet = out.samples[:, round(1.05 * RATE) : round(1.7 * RATE)]
     assert float(np.abs(quiet).max()) < 0.02
     assert abs(out.onset(after=1.05) - ((2 * FPS - 6) / FPS + ONSET)) <= AAC_FRAME / RATE
+
+
+def test_reference_frame_is_the_last_picture_the_viewer_sees(tmp_path: Path) -> None:
+    """A 9:16 clip at 30 fps hands on its picture as a 24 fps, pillarboxed output last shows
+    it: source frame 28 (at 0.933 s), fitted, the same picture the conformed clip ends on."""
+    source = provider_clip(tmp_path / "src.mp4", fps=30, width=H, height=W, audio=None)
+    png = tmp_path / "last.png"
+    extract_reference_frame(source, png, W, H, FPS, fit="pad")
+    with Image.open(png) as image:
+        reference = np.asarray(image.convert("RGB"))
+    assert reference.shape == (H, W, 3)
+    assert shown_index(reference) == 28 and bars(reference) == (True, False)
+    (last,) = read_frames_rgb(conformed(tmp_path, source), [-1])
+    assert psnr(reference, last) > 30
+
+
+def test_reference_of_a_fitting_clip_is_its_last_frame(
+    tmp_path: Path, make_clip: ClipFactory
+) -> None:
+    """A clip already at the output's size and rate hands on exactly its last frame's PNG."""
+    clip = make_clip(tmp_path / "ok.mp4", seconds=1, fps=FPS, width=W, height=H)
+    extract_reference_frame(clip, tmp_path / "ref.png", W, H, FPS, sharpest_of=3)
+    extract_last_frame(clip, tmp_path / "last.png", sharpest_of=3)
+    assert (tmp_path / "ref.png").read_bytes() == (tmp_path / "last.png").read_bytes()

@@ -23,7 +23,7 @@ speed"): four crossfades into clips with one keyframe each re-encode 762 of 1392
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Generator
 from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
@@ -103,38 +103,43 @@ def conform_clip(
     if fit not in FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, not {fit!r}")
     info = probe_clip(source)
-    count = max(1, round(info.duration * fps))
     rate = encoder.sample_rate
-    sound = read_audio(source, rate, 0.0, sample_at(count, fps, rate))
+    sound = read_audio(source, rate, 0.0, sample_at(frame_count(info, fps), fps, rate))
     keyint = GOP_SECONDS * fps
-    with Mp4Writer(dest, width, height, fps, encoder, audio=True, keyint=keyint) as writer:
-        pictures = _pictures(source, info, count, fps, (width, height, fit))
-        for n, picture in enumerate(pictures):
+    last: av.VideoFrame | None = None
+    with (
+        Mp4Writer(dest, width, height, fps, encoder, audio=True, keyint=keyint) as writer,
+        closing(shown_frames(source, info, fps)) as frames,
+    ):
+        for n, frame in enumerate(frames):
+            if frame is not last:
+                picture, last = fit_frame(frame, width, height, fit), frame
             writer.write_frame(picture)
             writer.write_audio(sound[:, sample_at(n, fps, rate) : sample_at(n + 1, fps, rate)])
     return probe_clip(dest)
 
 
-def _pictures(
-    source: Path, info: ClipInfo, count: int, fps: int, frame: tuple[int, int, FitMode]
-) -> Iterator[Yuv]:
-    """The fitted picture at each of the output's ``count`` frame times: the source frame on
-    screen at that instant (its timestamp at or before it), the last one past the clip's end."""
-    width, height, fit = frame
+def frame_count(info: ClipInfo, fps: int) -> int:
+    """How many frames the clip lasts at ``fps`` (its duration is kept)."""
+    return max(1, round(info.duration * fps))
+
+
+def shown_frames(source: Path, info: ClipInfo, fps: int) -> Generator[av.VideoFrame, None, None]:
+    """The source frame on screen at each of the output's frame times (its timestamp at or
+    before it; the last one past the clip's end): frames are dropped or repeated, the same
+    object each time it repeats. A generator: close it when done early."""
     with closing(decoded_video(source)) as frames:
         ahead = next(frames, None)
         if ahead is None:
             raise unreadable(source, "no frame decodes")
         start = _shown_at(ahead, 0, info.fps)
-        decoded, shown, picture = 0, ahead, None
-        for n in range(count):
+        decoded, shown = 0, ahead
+        for n in range(frame_count(info, fps)):
             at = start + Fraction(n, fps)
             while ahead is not None and _shown_at(ahead, decoded, info.fps) <= at + _tick(ahead):
-                shown, picture, decoded = ahead, None, decoded + 1
+                shown, decoded = ahead, decoded + 1
                 ahead = next(frames, None)
-            if picture is None:
-                picture = fit_frame(shown, width, height, fit)
-            yield picture
+            yield shown
 
 
 def _shown_at(frame: av.VideoFrame, index: int, fps: Fraction) -> Fraction:
