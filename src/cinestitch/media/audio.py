@@ -9,6 +9,7 @@ audio is always cut to its video's kept length and the bed to its declared durat
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 from collections.abc import Generator, Iterator
 from fractions import Fraction
@@ -22,6 +23,7 @@ from av.container import InputContainer
 
 from cinestitch.errors import MediaError
 from cinestitch.media.container import audio_stream, open_input
+from cinestitch.media.source import AudioParams, PacketRun
 from cinestitch.media.timeline import ClipTrack, Timeline
 from cinestitch.media.types import AudioBed
 
@@ -130,15 +132,22 @@ def clip_gain(track: ClipTrack, fps: int, rate: int) -> npt.NDArray[np.float32]:
     return gain
 
 
-def read_audio_range(path: Path, rate: int, first: int, count: int) -> Samples:
+def read_audio_range(
+    path: Path, rate: int, first: int, count: int, kept: AudioParams | None = None
+) -> Samples:
     """Decoded samples [first, first + count) of ``path`` at ``rate`` (silence outside it).
 
     A track already at ``rate`` is decoded from a little before ``first`` only (the AAC
-    decoder needs one packet of run-in); anything else is decoded from the start.
+    decoder needs one packet of run-in): from the packets the scan kept (``kept.edges``) when
+    they cover the range, else from the file. Anything else is decoded from the start.
     """
     out = silence(count)
     lead = max(0, -first)
     if lead >= count:
+        return out
+    run = _covering(kept, rate, first, count)
+    if kept is not None and run is not None:
+        _decode_kept_into(kept, run, first, out)
         return out
     with open_input(path, "video", {"skip_frame": "all"}) as container:
         stream = audio_stream(container)
@@ -151,6 +160,44 @@ def read_audio_range(path: Path, rate: int, first: int, count: int) -> Samples:
             return out
         _decode_into(container, stream, first, out)
     return out
+
+
+def _covering(kept: AudioParams | None, rate: int, first: int, count: int) -> PacketRun | None:
+    """The kept run holding every packet a decode of [first, first + count) needs, if any."""
+    if kept is None or kept.rate != rate or kept.channels > 2:
+        return None
+    start, stop = first - RUN_IN, first + count
+    for run in kept.edges:
+        begins = run.from_start or run.at[0] <= start
+        ends = run.to_end or run.at[-1] + AAC_FRAME >= stop
+        if begins and ends:
+            return run
+    return None
+
+
+def _decode_kept_into(kept: AudioParams, run: PacketRun, first: int, out: Samples) -> None:
+    """Decode the run's packets from the last one at or before the run-in, as a seek would."""
+    decoder = av.CodecContext.create("aac", "r")
+    decoder.extradata = kept.extradata
+    base = Fraction(1, kept.rate)
+    stop = first + out.shape[1]
+    begin = max(0, bisect.bisect_right(run.at, first - RUN_IN) - 1)
+    for at, data in zip(run.at[begin:], run.data[begin:], strict=True):
+        if at >= stop:
+            break
+        packet = av.Packet(data)
+        packet.pts, packet.time_base = at, base
+        for frame in decoder.decode(packet):
+            if at >= 0:  # the first packet decodes to the encoder's priming, not the clip
+                _place(frame, at, first, out)
+
+
+def _place(frame: av.AudioFrame, at: int, first: int, out: Samples) -> None:
+    """Copy the part of a decoded frame (starting on sample ``at``) that falls in ``out``."""
+    chunk = _stereo(frame)
+    a, b = max(at, first), min(at + chunk.shape[1], first + out.shape[1])
+    if a < b:
+        out[:, a - first : b - first] = chunk[:, a - at : b - at]
 
 
 def _decode_into(container: InputContainer, stream: AudioStream, first: int, out: Samples) -> None:
@@ -166,41 +213,57 @@ def _decode_into(container: InputContainer, stream: AudioStream, first: int, out
         at = int(frame.pts * per_tick)
         if at >= stop:
             break
-        chunk = _stereo(frame)
-        a, b = max(at, first), min(at + chunk.shape[1], stop)
-        if a < b:
-            out[:, a - first : b - first] = chunk[:, a - at : b - at]
+        _place(frame, at, first, out)
 
 
-def mixed_range(
-    timeline: Timeline,
-    rate: int,
-    skews: list[int],
-    copies: list[tuple[int, int] | None],
-    start: int,
-    stop: int,
-) -> Samples:
-    """The clips' mixed sound over output samples [start, stop) for a smart render.
+class JoinMix:
+    """The clips' mixed sound over any stretch of output samples, for a smart render's joins.
 
     Clip ``k`` plays ``skews[k]`` samples late over its copied packets ``copies[k]`` (output
     samples [a, b)), and exactly in place at the edges of its window, where it meets the
     other clips. In between its timing glides from one to the other (a speed change of a
     few percent over the re-encoded join), so cuts stay gapless and crossfades aligned.
+
+    The clips' windows are laid out once; a call visits only the clips it overlaps (found by
+    bisection), so the joins of a long timeline cost time linear in their number. Calls are
+    independent of each other and may run in parallel threads.
     """
-    out = silence(stop - start)
-    for track, skew, copy in zip(timeline.tracks, skews, copies, strict=True):
-        first = sample_at(track.start, timeline.fps, rate)
-        gain = clip_gain(track, timeline.fps, rate)
-        a, b = max(start, first), min(stop, first + gain.shape[0])
+
+    def __init__(
+        self,
+        timeline: Timeline,
+        rate: int,
+        skews: list[int],
+        copies: list[tuple[int, int] | None],
+        kept: list[AudioParams | None],
+    ) -> None:
+        self.timeline, self.rate = timeline, rate
+        self.skews, self.copies, self.kept = skews, copies, kept
+        fps = timeline.fps
+        self.firsts = [sample_at(t.start, fps, rate) for t in timeline.tracks]
+        self.ends = [sample_at(t.start + t.kept, fps, rate) for t in timeline.tracks]
+        """Window ends never decrease (a clip outlasts the crossfade into it)."""
+
+    def __call__(self, start: int, stop: int) -> Samples:
+        """The mixed samples [start, stop)."""
+        out = silence(stop - start)
+        k = bisect.bisect_right(self.ends, start)
+        while k < len(self.firsts) and self.firsts[k] < stop:
+            self._add(k, start, stop, out)
+            k += 1
+        return np.clip(out, -1.0, 1.0)
+
+    def _add(self, k: int, start: int, stop: int, out: Samples) -> None:
+        track, first, end = self.timeline.tracks[k], self.firsts[k], self.ends[k]
+        a, b = max(start, first), min(stop, end)
         if a >= b or not track.has_audio:
-            continue
+            return
+        gain = clip_gain(track, self.timeline.fps, self.rate)
         at = np.arange(a, b, dtype=np.float64)
-        lag = skew * _glide(at, first, first + gain.shape[0], copy)
-        where = round(float(track.head) * rate) + (at - first) - lag
-        out[:, a - start : b - start] += (
-            _read_at(track.path, rate, where) * gain[a - first : b - first]
-        )
-    return np.clip(out, -1.0, 1.0)
+        lag = self.skews[k] * _glide(at, first, end, self.copies[k])
+        where = round(float(track.head) * self.rate) + (at - first) - lag
+        sound = _read_at(track.path, self.rate, where, self.kept[k])
+        out[:, a - start : b - start] += sound * gain[a - first : b - first]
 
 
 def _glide(
@@ -217,11 +280,13 @@ def _glide(
     return np.clip(np.minimum(up, down), 0.0, 1.0)
 
 
-def _read_at(path: Path, rate: int, where: npt.NDArray[np.float64]) -> Samples:
+def _read_at(
+    path: Path, rate: int, where: npt.NDArray[np.float64], kept: AudioParams | None
+) -> Samples:
     """The clip's decoded sound at (fractional) sample positions ``where``, interpolated."""
     lo = int(np.floor(where.min())) - 1
     hi = int(np.ceil(where.max())) + 2
-    audio = read_audio_range(path, rate, lo, hi - lo)
+    audio = read_audio_range(path, rate, lo, hi - lo, kept)
     grid = np.arange(lo, hi, dtype=np.float64)
     if np.array_equal(where, grid[1 : 1 + where.shape[0]]):
         return audio[:, 1 : 1 + where.shape[0]]

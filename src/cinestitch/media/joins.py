@@ -28,6 +28,10 @@ RUN = 2 * AAC_FRAME
 
 BLOCK = 64 * AAC_FRAME
 """Samples asked of the signal at once: long pieces stream instead of sitting in memory."""
+JOIN_CODER = "fast"
+"""FFmpeg's AAC coefficient search for joins: about 3x faster than its default (``twoloop``,
+0.15 instead of 0.4-0.7 ms a packet), which makes the joins no longer most of the cut path's
+time; on tones, sweeps and mixtures it measured an equal or higher SNR."""
 Signal = Callable[[int, int], Samples]
 """``signal(a, b)``: the output's mixed samples [a, b)."""
 
@@ -40,9 +44,12 @@ class AudioPacket:
     data: bytes
 
 
-def aac_encoder(settings: EncoderSettings) -> Any:
-    """A stereo AAC-LC encoder configured like ``Mp4Writer``'s, so packets mix freely."""
+def aac_encoder(settings: EncoderSettings, coder: str | None = None) -> Any:
+    """A stereo AAC-LC encoder configured like ``Mp4Writer``'s, so packets mix freely;
+    ``coder`` picks FFmpeg's coefficient search (its default when None)."""
     ctx = av.CodecContext.create("aac", "w")
+    if coder is not None:
+        ctx.options = {"aac_coder": coder}
     ctx.sample_rate = settings.sample_rate
     ctx.layout = "stereo"
     ctx.format = "fltp"
@@ -59,12 +66,17 @@ def aac_config(settings: EncoderSettings) -> bytes:
 
 
 def encode_join(
-    signal: Signal, start: int, stop: int, total: int, settings: EncoderSettings
+    signal: Signal,
+    start: int,
+    stop: int,
+    total: int,
+    settings: EncoderSettings,
+    coder: str | None = JOIN_CODER,
 ) -> list[AudioPacket]:
     """The packets covering output samples [start, stop) of ``signal`` (``total`` long)."""
     feed_from = max(0, start - RUN)
     feed_to = total if stop >= total else min(total, stop + RUN)
-    ctx = aac_encoder(settings)
+    ctx = aac_encoder(settings, coder)
     packets: list[AudioPacket] = []
     try:
         for block in range(feed_from, feed_to, BLOCK):

@@ -40,25 +40,17 @@ class Shown:
     kind: str
 
 
-def shown_at(timeline: Timeline) -> Iterator[Shown]:
-    """What every output frame shows, in order (the recipe a piece's digest is made of)."""
-    for span in timeline.spans:
-        if isinstance(span, Plain):
-            for m in range(span.frames):
+def shown_at(timeline: Timeline, start: int = 0, stop: int | None = None) -> Iterator[Shown]:
+    """What output frames [start, stop) show, in order (the recipe a piece's digest is made
+    of); only the spans overlapping them are visited."""
+    stop = timeline.total_frames if stop is None else stop
+    for at, span in timeline.spans_between(start, stop):
+        for m in range(max(start, at) - at, min(stop, at + span.frames) - at):
+            if isinstance(span, Plain):
                 yield Shown(((span.clip, span.start + m),), span.gain(m), span.ramp)
-        else:
-            for m in range(span.frames):
+            else:
                 parts = ((span.outgoing, span.start + m), (span.incoming, m))
                 yield Shown(parts, span.alpha(m), "crossfade")
-
-
-def span_starts(timeline: Timeline) -> list[tuple[int, Span]]:
-    """Each span with the output frame it starts on."""
-    out, at = [], 0
-    for span in timeline.spans:
-        out.append((at, span))
-        at += span.frames
-    return out
 
 
 class IndexedReader:
@@ -129,7 +121,7 @@ def render_range(
         return readers[clip]
 
     try:
-        for at, span in span_starts(timeline):
+        for at, span in timeline.spans_between(start, stop):
             lo, hi = max(start, at), min(stop, at + span.frames)
             for f in range(lo, hi):
                 yield _picture(span, f - at, reader, floor)

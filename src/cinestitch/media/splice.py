@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.timeline import ClipTrack, Plain, Timeline
+from cinestitch.media.types import StitchPlan, Transition
 
 AAC_FRAME = 1024
 AUDIO_MARGIN = 6
@@ -26,6 +27,10 @@ AUDIO_MARGIN = 6
 them a clip's sound glides from its exact place to its skewed one (at most 512 samples over
 about 7000, a short speed change of up to 7%). AAC encoding costs about 1 ms a packet, which
 is most of the cut path's time, so the margin stays small."""
+EDGE_PACKETS = AUDIO_MARGIN + 8
+"""Packets of a clip's sound, past its trims and transitions, that its joins may decode: the
+margin, the join's own packets, the encoder's run-in and run-out, the decoder's run-in and
+the skew, with room to spare (about 0.3 s at 48 kHz)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +102,23 @@ def head_samples(track: ClipTrack, rate: int) -> int:
 def head_frames(track: ClipTrack, fps: int) -> int:
     """Source frames before clip frame 0 (exact when the clip runs at the output's rate)."""
     return int(track.head * fps)
+
+
+def audio_edges(plan: StitchPlan) -> list[tuple[float, float]]:
+    """Per clip, the seconds of sound at its head and at its tail that the joins may decode
+    (what the scan keeps, so the joins need not open the clips again)."""
+    slack = EDGE_PACKETS * AAC_FRAME / plan.encoder.sample_rate
+    leaves = [_ramp_seconds(c.transition_out) for c in plan.clips]
+    enters = [0.0, *leaves[:-1]]
+    return [
+        (c.head_trim + enter + slack, c.tail_trim + leave + slack)
+        for c, enter, leave in zip(plan.clips, enters, leaves, strict=True)
+    ]
+
+
+def _ramp_seconds(t: Transition) -> float:
+    """How long a transition touches each clip it joins."""
+    return {"cut": 0.0, "fade": t.seconds / 2, "crossfade": t.seconds}[t.kind]
 
 
 def plan_video(timeline: Timeline, indexes: list[GopIndex | None]) -> list[VideoPiece]:

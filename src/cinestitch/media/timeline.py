@@ -12,8 +12,12 @@ clip's own frames by time, so clips at another frame rate are conformed.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -102,9 +106,23 @@ class Timeline:
     tracks: tuple[ClipTrack, ...]
     spans: tuple[Span, ...]
 
-    @property
+    @cached_property
+    def span_starts(self) -> tuple[int, ...]:
+        """The output frame each span starts on (computed once: lookups bisect it)."""
+        return tuple(itertools.accumulate((span.frames for span in self.spans), initial=0))[:-1]
+
+    @cached_property
     def total_frames(self) -> int:
         return sum(span.frames for span in self.spans)
+
+    def spans_between(self, start: int, stop: int) -> Iterator[tuple[int, Span]]:
+        """The spans overlapping output frames [start, stop), each with its first frame;
+        found by bisection, so a short stretch of a long timeline costs no full scan."""
+        starts = self.span_starts
+        i = max(0, bisect.bisect_right(starts, start) - 1)
+        while i < len(self.spans) and starts[i] < stop:
+            yield starts[i], self.spans[i]
+            i += 1
 
 
 def plan_timeline(plan: StitchPlan, infos: list[ClipInfo]) -> Timeline:

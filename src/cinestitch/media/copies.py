@@ -1,0 +1,100 @@
+"""The packets a smart render copies, read from each clip in one pass.
+
+A clip's video and audio packets are copied into different places of the output, and the
+muxer interleaves the two tracks, so the video of one clip is wanted while the audio of the
+previous one is still being written. ``PacketShelf`` opens each copied clip once, demuxes
+both of its streams together and keeps the packets it will copy until both tracks have
+taken them: one open per clip, and only the clips between the two tracks' positions (one or
+two) in memory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cinestitch.media.source import open_packets
+from cinestitch.media.splice import AudioCopy, VideoCopy
+
+if TYPE_CHECKING:
+    import av
+
+    Packet = av.Packet[Any]
+else:
+    Packet = Any
+
+
+@dataclass
+class Shelved:
+    """One clip's copied packets: video in decode order, audio as (first sample, packet)."""
+
+    video: list[Packet] | None = None
+    audio: list[tuple[int, Packet]] | None = None
+
+
+@dataclass
+class PacketShelf:
+    """Copied packets by clip, each clip demuxed once when a track first asks for it."""
+
+    paths: list[Path]
+    video: dict[int, VideoCopy]
+    audio: dict[int, AudioCopy]
+    _shelf: dict[int, Shelved] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, paths: list[Path], pieces: list[object]) -> PacketShelf:
+        video = {p.clip: p for p in pieces if isinstance(p, VideoCopy)}
+        audio = {p.clip: p for p in pieces if isinstance(p, AudioCopy)}
+        return cls(paths, video, audio)
+
+    def video_packets(self, clip: int) -> list[Packet]:
+        """The packets of the clip's video copy, in decode order (taken off the shelf)."""
+        packets = self._load(clip).video
+        self._load(clip).video = None
+        self._forget(clip)
+        return packets or []
+
+    def audio_packets(self, clip: int) -> list[tuple[int, Packet]]:
+        """(first sample, packet) for the packets of the clip's audio copy."""
+        packets = self._load(clip).audio
+        self._load(clip).audio = None
+        self._forget(clip)
+        return packets or []
+
+    def _forget(self, clip: int) -> None:
+        shelved = self._shelf[clip]
+        if shelved.video is None and shelved.audio is None:
+            del self._shelf[clip]
+
+    def _load(self, clip: int) -> Shelved:
+        if clip not in self._shelf:
+            self._shelf[clip] = self._read(clip)
+        return self._shelf[clip]
+
+    def _read(self, clip: int) -> Shelved:
+        """Demux the clip once, keeping the packets its copies use."""
+        video, audio = self.video.get(clip), self.audio.get(clip)
+        pictures: list[Packet] = []
+        sounds: list[tuple[int, Packet]] = []
+        with open_packets(self.paths[clip]) as container:
+            streams: list[Any] = [container.streams.video[0]]
+            per_sample = Fraction(0)
+            if audio is not None:
+                sound = container.streams.audio[0]
+                per_sample = Fraction(sound.time_base or 0) * sound.codec_context.sample_rate
+                streams.append(sound)
+            n = -1
+            for packet in container.demux(streams):
+                if packet.size == 0:
+                    continue
+                if packet.stream.type == "video":
+                    n += 1
+                    if video is not None and video.first_packet <= n < video.stop_packet:
+                        pictures.append(packet)
+                elif audio is not None and packet.pts is not None:
+                    at = int(packet.pts * per_sample)
+                    if audio.source <= at < audio.source + audio.stop - audio.start:
+                        sounds.append((at, packet))
+        return Shelved(pictures if video else None, sounds if audio else None)
