@@ -26,7 +26,7 @@ def test_validate_reports_every_problem_without_traceback(make_project: ProjectF
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
     assert lines == [
-        "cinestitch.yaml:3 output.colour: unknown key — allowed: crf, fps, path, preset, size",
+        "cinestitch.yaml:3 output.colour: unknown key — allowed: crf, fit, fps, path, preset, size",
         "cinestitch.yaml:9 segments[1].reference: 'ghost' is not an earlier segment — use "
         "previous, none, an earlier id, or an image file in the project",
         "prompts/shot.j2:1 segments[1] (two): 'action' is undefined — define it in bible or "
