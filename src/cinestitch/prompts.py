@@ -1,47 +1,67 @@
 """Render segment prompts with Jinja: project templates first, then the shared ones.
 
-The environment is sandboxed and strict: an undefined variable is an error naming the
-template file and line, never a silent empty string.
+The environment is sandboxed, strict and bounded (``prompt_sandbox``): an undefined variable
+is an error naming the template file and line, never a silent empty string; a template may
+not read outside its folder, nor make huge values, nor run for long. A prompt that renders
+empty or longer than ``MAX_PROMPT_CHARS`` is an error too: it would be paid for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import os
 import re
+import signal
+import threading
+import time
 import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
 from cinestitch.errors import Problem
 from cinestitch.manifest.model import MANIFEST_NAME, Project, RenderedPrompt, Segment
+from cinestitch.prompt_sandbox import (
+    MAX_TEXT_CHARS,
+    BoundedSandbox,
+    FolderLoader,
+    RenderLimitError,
+    TemplateRefusedError,
+)
 from cinestitch.resources import SHARED_TEMPLATES_DIR
 
 INLINE = "<inline>"
-
-
 SHARED_PREFIX = "shared"
+
+MAX_PROMPT_CHARS = 20_000
+"""The longest prompt rendered (after whitespace is normalized); a provider's own limit is
+checked by the provider."""
+SEGMENT_SECONDS = 1.0
+"""Time one segment's prompt may take to render (a real one takes a few milliseconds)."""
+PROJECT_SECONDS = 3.0
+"""Time all the prompts of a project may take."""
 
 
 def template_dirs(root: Path) -> list[Path]:
     return [root / "prompts", SHARED_TEMPLATES_DIR]
 
 
-def build_environment(root: Path) -> SandboxedEnvironment:
+def build_environment(root: Path) -> BoundedSandbox:
     """Names resolve in the project's prompts/ first, then the shared templates; the prefix
     ``shared/`` always means the shared one, so a project template may extend its namesake."""
-    shared = jinja2.FileSystemLoader(str(SHARED_TEMPLATES_DIR))
+    shared = FolderLoader(SHARED_TEMPLATES_DIR, "templates/")
     loader = jinja2.ChoiceLoader(
         [
-            jinja2.FileSystemLoader(str(root / "prompts")),
+            FolderLoader(root / "prompts", "prompts/", boundary=root),
             jinja2.PrefixLoader({SHARED_PREFIX: shared}),
             shared,
         ]
     )
-    return SandboxedEnvironment(
+    return BoundedSandbox(
         loader=loader,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -62,9 +82,14 @@ def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Pr
     rendered: dict[str, RenderedPrompt] = {}
     problems: list[Problem] = []
     previous: RenderedPrompt | None = None
+    ends = time.monotonic() + PROJECT_SECONDS
     for segment in project.segments:
+        left = ends - time.monotonic()
+        if left <= 0:
+            problems.append(_not_rendered(project, segment))
+            break
         context = prompt_context(project, segment, previous)
-        result = _render_one(env, project, segment, context)
+        result = _render_one(env, project, segment, context, min(SEGMENT_SECONDS, left))
         if isinstance(result, Problem):
             problems.append(result)
             previous = None
@@ -72,6 +97,18 @@ def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Pr
         rendered[segment.id] = result
         previous = result
     return rendered, problems
+
+
+def _not_rendered(project: Project, segment: Segment) -> Problem:
+    after = len(project.segments) - segment.index - 1
+    rest = f", nor the {after} after it" if after else ""
+    message = (
+        f"not rendered{rest} — the prompts before it took more than {PROJECT_SECONDS:g} s "
+        "in all; simplify their templates"
+    )
+    return Problem(
+        MANIFEST_NAME, segment.line, f"segments[{segment.index}] ({segment.id})", message
+    )
 
 
 def prompt_context(
@@ -106,35 +143,118 @@ def _segment_view(s: Segment) -> dict[str, Any]:
 
 
 def _render_one(
-    env: SandboxedEnvironment, project: Project, segment: Segment, context: Mapping[str, Any]
+    env: BoundedSandbox,
+    project: Project,
+    segment: Segment,
+    context: Mapping[str, Any],
+    seconds: float,
 ) -> RenderedPrompt | Problem:
     key = f"segments[{segment.index}]"
+    who = f"{key} ({segment.id})"
+    name = MANIFEST_NAME
     try:
-        if segment.inline_prompt is not None:
-            template = env.from_string(segment.inline_prompt)
-            name = MANIFEST_NAME
-        else:
-            template = env.get_template(segment.template or "")
-            name = _display(project.root, template.filename)
-        text = normalize_prompt(template.render(context))
-    except jinja2.TemplateNotFound as exc:
-        looked = ", ".join(
-            _display(project.root, str(d)) + "/" for d in template_dirs(project.root)
-        )
-        message = f"template '{exc.name}' not found (looked in {looked})"
-        return Problem(MANIFEST_NAME, segment.line, f"{key}.template", message)
+        with time_limit(seconds):
+            env.start_render(seconds)
+            if segment.inline_prompt is not None:
+                template = env.from_string(segment.inline_prompt)
+            else:
+                template = env.get_template(segment.template or "")
+                name = _display(project.root, template.filename)
+            text = normalize_prompt(_bounded_render(template, context))
     except jinja2.TemplateSyntaxError as exc:
         where = _display(project.root, exc.filename) if exc.filename else MANIFEST_NAME
         line = exc.lineno if exc.filename else segment.line
-        return Problem(where, line, f"{key} ({segment.id})", f"template syntax: {exc.message}")
-    except Exception as exc:  # undefined names, sandbox violations, expression type errors
-        if isinstance(exc, jinja2.UndefinedError):
-            message = _undefined_message(exc, context)
-        else:
-            message = f"template error: {exc}"
+        return Problem(where, line, who, f"template syntax: {exc.message}")
+    except (jinja2.TemplateNotFound, TemplateRefusedError) as exc:
         found, at = _template_position(exc, project.root)
-        return Problem(found or MANIFEST_NAME, at or segment.line, f"{key} ({segment.id})", message)
-    return RenderedPrompt(segment.id, text, name)
+        if found is None:  # the segment's own template: blame the manifest
+            return Problem(MANIFEST_NAME, segment.line, f"{key}.template", _missing(exc, project))
+        return Problem(found, at or segment.line, who, _missing(exc, project))
+    except Exception as exc:  # undefined names, sandbox violations, limits, type errors
+        found, at = _template_position(exc, project.root)
+        return Problem(
+            found or MANIFEST_NAME, at or segment.line, who, _render_message(exc, context)
+        )
+    finally:
+        env.deadline = None
+    return _checked_prompt(RenderedPrompt(segment.id, text, name), segment, who)
+
+
+def _bounded_render(template: jinja2.Template, context: Mapping[str, Any]) -> str:
+    """The template's output, stopping as soon as it passes ``MAX_TEXT_CHARS``."""
+    env = template.environment
+    assert isinstance(env, BoundedSandbox)
+    parts: list[str] = []
+    size = 0
+    for part in template.generate(context):
+        size += len(part)
+        if size > MAX_TEXT_CHARS:
+            raise RenderLimitError(f"the prompt renders more than {MAX_TEXT_CHARS:,} characters")
+        env.check_time()
+        parts.append(part)
+    return "".join(parts)
+
+
+def _checked_prompt(prompt: RenderedPrompt, segment: Segment, who: str) -> RenderedPrompt | Problem:
+    where = prompt.template
+    line = segment.line if where == MANIFEST_NAME else 1
+    if not prompt.text:
+        message = "the prompt renders empty — write something, or check the variables it uses"
+        return Problem(where, line, who, message)
+    if len(prompt.text) > MAX_PROMPT_CHARS:
+        message = (
+            f"the prompt is {len(prompt.text):,} characters; at most {MAX_PROMPT_CHARS:,} — "
+            "shorten it"
+        )
+        return Problem(where, line, who, message)
+    return prompt
+
+
+def _missing(exc: jinja2.TemplateNotFound | TemplateRefusedError, project: Project) -> str:
+    if isinstance(exc, TemplateRefusedError):
+        return str(exc.message)
+    looked = ", ".join(_display(project.root, str(d)) + "/" for d in template_dirs(project.root))
+    return f"template '{exc.name}' not found (looked in {looked})"
+
+
+def _render_message(exc: Exception, context: Mapping[str, Any]) -> str:
+    if isinstance(exc, jinja2.UndefinedError):
+        return _undefined_message(exc, context)
+    if isinstance(exc, RenderLimitError):
+        return f"{exc} — simplify the template"
+    if isinstance(exc, RecursionError):
+        return "templates include, extend or call themselves without end — break the cycle"
+    return f"template error: {exc}"
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` with ``RenderLimitError``, using a timer signal
+    (no thread). Off the main thread, or when a timer is already running, the block runs
+    without the signal and only the sandbox's own checks of the clock bound it."""
+    if not _can_use_timer():
+        yield
+        return
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        del signum, frame
+        raise RenderLimitError(f"rendering took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
+
+
+def _can_use_timer() -> bool:
+    return (
+        hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+        and signal.getitimer(signal.ITIMER_REAL)[0] == 0
+    )
 
 
 def _undefined_message(exc: jinja2.UndefinedError, context: Mapping[str, Any]) -> str:
@@ -150,22 +270,30 @@ def _undefined_message(exc: jinja2.UndefinedError, context: Mapping[str, Any]) -
 
 
 def _template_position(exc: BaseException, root: Path) -> tuple[str | None, int | None]:
-    """The innermost template frame of the traceback (Jinja rewrites frames to template lines)."""
+    """The innermost template frame of the traceback (Jinja rewrites frames to template
+    lines): the line that includes, extends or calls what went wrong."""
     found: tuple[str | None, int | None] = (None, None)
     for frame in traceback.extract_tb(exc.__traceback__):
-        if frame.filename.endswith(".j2"):
-            found = (_display(root, frame.filename), frame.lineno)
-        elif frame.filename == "<template>":
+        if frame.filename == "<template>":
             found = (MANIFEST_NAME, None)
+        elif _is_template_file(frame.filename, root):
+            found = (_display(root, frame.filename), frame.lineno)
     return found
 
 
+def _is_template_file(filename: str, root: Path) -> bool:
+    path = Path(os.path.abspath(filename))
+    return any(path.is_relative_to(d) for d in template_dirs(root))
+
+
 def _display(root: Path, filename: str | None) -> str:
+    """A template file as a user names it: relative to the project, or ``templates/NAME``."""
     if not filename:
         return INLINE
-    path = Path(filename).resolve()
-    if path.is_relative_to(root.resolve()):
-        return str(path.relative_to(root.resolve()))
-    if path.is_relative_to(SHARED_TEMPLATES_DIR.resolve()):
-        return f"templates/{path.relative_to(SHARED_TEMPLATES_DIR.resolve())}"
+    path = Path(os.path.abspath(filename))
+    if path.is_relative_to(root):
+        return str(path.relative_to(root))
+    for shared in (SHARED_TEMPLATES_DIR, SHARED_TEMPLATES_DIR.resolve()):
+        if path.is_relative_to(shared):
+            return f"templates/{path.relative_to(shared)}"
     return str(path)

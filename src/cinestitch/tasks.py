@@ -42,6 +42,21 @@ def load_plan_or_exit(project_dir: str | Path) -> BuildPlan:
         return plan_build(load_project(root))
     except ProjectError as exc:
         print(exc.report(), file=sys.stderr)
+        # doit opened its state file (.doit.db) before asking for the tasks: a project that
+        # does not load leaves none behind, unless it holds an earlier build's state.
+        from doit.globals import Globals
+
+        backend = getattr(Globals.dep_manager, "backend", None)
+        conn, name = getattr(backend, "_conn", None), getattr(backend, "name", None)
+        if conn is not None and isinstance(name, str):
+            try:
+                empty = conn.execute("select 1 from doit limit 1").fetchone() is None
+                conn.close()
+                Globals.dep_manager._closed = True
+                if empty:
+                    Path(name).unlink(missing_ok=True)
+            except Exception:  # doit's state is doit's: never fail the report over it
+                pass
         raise SystemExit(EXIT_PROJECT_ERROR) from None
 
 

@@ -144,10 +144,10 @@ def test_missing_template(make_project: ProjectFactory) -> None:
 
 
 def test_yaml_syntax_error(make_project: ProjectFactory) -> None:
-    """Broken YAML is one line with the line number."""
+    """Broken YAML is one line with the line number (of the bracket left open)."""
     root = make_project("schema_version: 1\ntitle: [unclosed\n", {})
     (problem,) = problems_of(root)
-    assert problem.startswith("cinestitch.yaml:3: invalid YAML")
+    assert problem.startswith("cinestitch.yaml:2: invalid YAML")
 
 
 def test_duplicate_yaml_key(make_project: ProjectFactory) -> None:

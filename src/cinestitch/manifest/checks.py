@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from cinestitch.errors import Problem
@@ -78,12 +79,61 @@ def _check_output(project: Project, doc: YamlDocument) -> list[Problem]:
     out = project.output
     problems = []
     if resolve_inside(project.root, out.path) is None:
-        message = f"'{out.path}' is outside the project — write it under build/"
-        problems.append(problem_at(doc, ("output", "path"), message))
+        problems.append(problem_at(doc, ("output", "path"), _outside(project.root, out.path)))
+    else:
+        problems += _check_output_collision(project, doc)
     if out.width % 2 or out.height % 2:
         message = f"{out.width}x{out.height} has an odd side — H.264 needs even sizes"
         problems.append(problem_at(doc, ("output", "size"), message))
     return problems
+
+
+def _outside(root: Path, value: str) -> str:
+    """Why ``value`` is not inside the project: it says so, or it passes through a link."""
+    parts = Path(value).parts
+    if not Path(value).is_absolute() and ".." not in parts:
+        for n in range(1, len(parts)):
+            if (root.joinpath(*parts[:n])).is_symlink():
+                link = "/".join(parts[:n])
+                return (
+                    f"'{value}' leads outside the project through the link '{link}' — make "
+                    f"{link}/ a real folder, or write the video to another folder in the project"
+                )
+    return f"'{value}' is outside the project — write it under build/"
+
+
+def _check_output_collision(project: Project, doc: YamlDocument) -> list[Problem]:
+    """The final video must not be a file the build makes on the way (doit would refuse
+    two tasks with one target) or reads (the music)."""
+    from cinestitch.plan import BuildPaths  # the build layout; imported late (plan imports us)
+
+    root, value = project.root, project.output.path
+    target = Path(os.path.normpath(root / value))
+    paths = BuildPaths(root)
+    x = "x"
+    reserved = {
+        paths.prompt(x).parent,
+        paths.settings(x).parent,
+        paths.clip(x).parent,
+        paths.conformed(x).parent,
+        paths.clip(x).parent.parent / "seams",
+        paths.frame(x).parent,
+        paths.contact_sheet(x).parent,
+        paths.state,
+    }
+    for folder in sorted(reserved):
+        if str(target).casefold().startswith(str(folder).casefold() + os.sep):
+            shown = f"{folder.relative_to(root)}/"
+            message = (
+                f"'{value}' is inside {shown}, where the build keeps its own files — "
+                f"write it elsewhere, e.g. build/{target.name}"
+            )
+            return [problem_at(doc, ("output", "path"), message)]
+    music = project.audio.music if project.audio is not None else ""
+    if music and Path(os.path.normpath(root / music)) == target:
+        message = f"'{value}' is also the music file — the build would overwrite it"
+        return [problem_at(doc, ("output", "path"), message)]
+    return []
 
 
 def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Problem]:

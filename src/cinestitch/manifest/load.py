@@ -7,11 +7,13 @@ loading reads files only and never writes.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from cinestitch.errors import Problem, ProjectError
+from cinestitch.manifest.assets import check_assets
 from cinestitch.manifest.checks import check_project, problem_at
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
@@ -24,7 +26,12 @@ from cinestitch.manifest.model import (
     Segment,
 )
 from cinestitch.manifest.schema import check_manifest_schema
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, load_yaml_document
+from cinestitch.manifest.yamldoc import (
+    KeyPath,
+    YamlDocument,
+    load_yaml_document,
+    printable_problem,
+)
 from cinestitch.media.fit import FIT_MODES, FitMode
 from cinestitch.media.types import Transition
 from cinestitch.prompts import render_prompts
@@ -35,12 +42,23 @@ DEFAULT_TRANSITION_SECONDS = 0.5
 
 
 def load_project(root: Path) -> Project:
-    """The project in ``root``; raises ``ProjectError`` listing every problem found."""
+    """The project in ``root``; raises ``ProjectError`` listing every problem found, each
+    on one visible line (newlines and control characters in values shown escaped)."""
+    try:
+        return _load_project(root)
+    except ProjectError as exc:
+        raise ProjectError([printable_problem(p) for p in exc.problems]) from None
+
+
+def _load_project(root: Path) -> Project:
     root = root.resolve()
     manifest = root / MANIFEST_NAME
     if not manifest.is_file():
         problem = "no manifest here — run `cinestitch new DIR` to start a project"
         raise ProjectError([Problem(str(manifest), None, "", problem)])
+    if not manifest.resolve().is_relative_to(root):
+        problem = "is a link to a file outside the project — copy the manifest here instead"
+        raise ProjectError([Problem(MANIFEST_NAME, None, "", problem)])
     doc = load_yaml_document(manifest, MANIFEST_NAME)
     problems = list(doc.problems)
     if doc.data is None and not problems:
@@ -53,6 +71,7 @@ def load_project(root: Path) -> Project:
     project, build_problems = build_project(root, doc)
     problems += build_problems
     problems += check_project(project, doc)
+    problems += check_assets(project, doc)
     prompts, prompt_problems = render_prompts(project)
     problems += prompt_problems
     if problems:
@@ -196,9 +215,14 @@ def _transition(value: Any) -> Transition:
 def _size(value: Any) -> tuple[int, int]:
     if isinstance(value, str) and "x" in value:
         w, _, h = value.partition("x")
-        if w.isdigit() and h.isdigit() and int(w) > 0 and int(h) > 0:
+        if _is_small_number(w) and _is_small_number(h) and int(w) > 0 and int(h) > 0:
             return int(w), int(h)
     return 1280, 720
+
+
+def _is_small_number(text: str) -> bool:
+    """ASCII digits, few enough for ``int`` (the schema reports anything else)."""
+    return text.isascii() and text.isdigit() and len(text) <= 6
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -219,12 +243,15 @@ def _int(value: Any, default: int) -> int:
 
 
 def _opt_num(value: Any) -> float | None:
-    return (
-        _num(value, 0.0) if isinstance(value, int | float) and not isinstance(value, bool) else None
-    )
+    return _num(value, 0.0) if _is_finite(value) else None
 
 
 def _num(value: Any, default: float) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    return default
+    """``value`` as a float; NaN and infinity are never taken (the schema reports them)."""
+    return float(value) if _is_finite(value) else default
+
+
+def _is_finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import difflib
 import functools
 import json
+import math
 from typing import Any
 
 import jsonschema
+from jsonschema import validators
 from jsonschema.exceptions import ValidationError
 
 from cinestitch.errors import Problem
@@ -24,10 +26,41 @@ _TYPE_WORDS = {
 }
 
 
+def _is_finite_number(checker: Any, value: Any) -> bool:
+    """JSON has no NaN or infinity, YAML does (``.nan``, ``.inf``): they are not numbers here,
+    or ``budget: {build: .nan}`` would pass every ``minimum`` and switch the guard off."""
+    del checker
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
+def _is_finite_integer(checker: Any, value: Any) -> bool:
+    return _is_finite_number(checker, value) and (isinstance(value, int) or value.is_integer())
+
+
+_FiniteValidator = validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator,
+    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+        {"number": _is_finite_number, "integer": _is_finite_integer}
+    ),
+)
+
+
 @functools.cache
-def manifest_validator() -> jsonschema.Draft202012Validator:
+def manifest_validator() -> jsonschema.protocols.Validator:
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema)
+    return _FiniteValidator(schema)  # type: ignore[no-any-return]
+
+
+def shown_value(value: Any) -> str:
+    """A value as a message shows it: JSON-like, accents as themselves (``"café"``, not
+    ``"caf\\u00e9"``), YAML's ``.nan``/``.inf`` by their YAML names."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
+    if isinstance(value, dict | list):
+        return "a mapping" if isinstance(value, dict) else "a list"
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def check_manifest_schema(doc: YamlDocument, file: str) -> list[Problem]:
@@ -65,9 +98,11 @@ def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Prob
 
 def _message(error: ValidationError) -> str:
     v, value, schema = error.validator, error.instance, _schema_of(error)
-    shown = json.dumps(value) if not isinstance(value, dict | list) else type(value).__name__
+    shown = shown_value(value)
     if v == "type":
         expected = schema["type"]
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{shown} is not a finite number — write a number such as 1 or 0.5"
         return f"expected {_TYPE_WORDS.get(expected, expected)}, got {shown}"
     if v == "enum":
         return f"{shown} is not one of {', '.join(map(str, schema['enum']))}"

@@ -1,7 +1,15 @@
-"""Parse YAML while remembering the line of every key, so errors can point at it."""
+"""Parse YAML while remembering the line of every key, so errors can point at it.
+
+A manifest may come from someone else, so the text is judged on its node graph before any
+Python value is made: aliases may repeat only a few thousand values and never contain
+themselves, nesting is shallow, every key is text, every number is finite and of a sane
+size, and only plain YAML types (text, numbers, true/false, null, lists, mappings) appear.
+Memory and time stay proportional to the file, whatever it says.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,6 +19,20 @@ import yaml
 from cinestitch.errors import Problem
 
 KeyPath = tuple[str | int, ...]
+
+MAX_MANIFEST_BYTES = 256 * 1024
+"""A long manifest is a few tens of KB; parsing YAML in Python costs about 1 s per MB."""
+MAX_ALIAS_REPEATS = 10_000
+"""Values that aliases may repeat in one document (a billion-laughs bomb needs millions)."""
+MAX_DEPTH = 32
+"""Nesting levels of lists and mappings."""
+MAX_INT_DIGITS = 30
+"""Digits of a whole number: a seed fits in 20; Python refuses to read 4,300."""
+
+_TAG = "tag:yaml.org,2002:"
+PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
+TIMESTAMP_TAG = _TAG + "timestamp"
+"""An unquoted date (``title: 2024-05-01``) is read as the text it is."""
 
 
 def format_key_path(path: KeyPath) -> str:
@@ -22,6 +44,24 @@ def format_key_path(path: KeyPath) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
+
+
+def printable(text: str) -> str:
+    """``text`` on one visible line: characters that are not printable (newlines, controls,
+    bidirectional overrides, zero-width marks) are shown as escapes; accents stay as they are."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
+def printable_problem(problem: Problem) -> Problem:
+    """The same problem with every part of it on one visible line."""
+    return Problem(
+        printable(problem.file),
+        problem.line,
+        printable(problem.key),
+        printable(problem.message),
+    )
 
 
 @dataclass
@@ -40,43 +80,260 @@ class YamlDocument:
         return None
 
 
-def load_yaml_document(path: Path, display_name: str) -> YamlDocument:
-    """Read ``path``; syntax errors and duplicate keys become problems, not exceptions."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return YamlDocument(
-            None, problems=[Problem(display_name, None, "", f"cannot read — {exc}")]
-        )
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        what = getattr(exc, "problem", None) or str(exc)
-        return YamlDocument(
-            None, problems=[Problem(display_name, line, "", f"invalid YAML: {what}")]
-        )
-    doc = YamlDocument(data)
-    if node is not None:
-        _walk(node, (), doc, display_name)
-    return doc
+class YamlRefused(yaml.YAMLError):
+    """The node graph is refused while it is being composed (an alias bomb, deep nesting)."""
+
+    def __init__(self, mark: Any, path: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.line: int | None = mark.line + 1 if mark is not None else None
+        self.path, self.message = path, message
 
 
-def _walk(node: yaml.Node, path: KeyPath, doc: YamlDocument, name: str) -> None:
-    doc.lines.setdefault(path, node.start_mark.line + 1)
+class ManifestLoader(yaml.SafeLoader):
+    """``SafeLoader`` that measures what it composes and refuses bombs before they go off."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._sizes: dict[int, int] = {}
+        """Node id -> values it stands for with aliases expanded (set once it is complete)."""
+        self._repeated = 0
+        self._depth = 0
+        self._path: list[str | int] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        part = _path_part(index)
+        if part is not None:
+            self._path.append(part)
+        self._depth += 1
+        try:
+            return self._compose_measured(parent, index)
+        finally:
+            self._depth -= 1
+            if part is not None:
+                self._path.pop()
+
+    def _compose_measured(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        if self.check_event(yaml.AliasEvent):
+            self._count_alias(self.peek_event())  # type: ignore[no-untyped-call]
+            return _composed(super().compose_node(parent, index))
+        if self._depth > MAX_DEPTH:
+            message = f"nested more than {MAX_DEPTH} levels deep — flatten it"
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise YamlRefused(event.start_mark, tuple(self._path[:3]), message)
+        node = _composed(super().compose_node(parent, index))
+        self._sizes[id(node)] = 1 + sum(self._sizes.get(id(c), 1) for c in _children(node))
+        return node
+
+    def _count_alias(self, event: yaml.Event) -> None:
+        anchor = str(getattr(event, "anchor", ""))
+        node = self.anchors.get(anchor)
+        if node is None:
+            return  # PyYAML reports the undefined alias itself
+        where = tuple(self._path)
+        if id(node) not in self._sizes:
+            message = f"the alias *{anchor} is inside the value it names — it would never end"
+            raise YamlRefused(event.start_mark, where, message)
+        self._repeated += self._sizes[id(node)]
+        if self._repeated > MAX_ALIAS_REPEATS:
+            message = (
+                f"aliases repeat more than {MAX_ALIAS_REPEATS:,} values — write the values "
+                "out, or use fewer aliases"
+            )
+            raise YamlRefused(event.start_mark, where, message)
+
+
+def _composed(node: yaml.Node | None) -> yaml.Node:
+    assert node is not None  # PyYAML composes a node for every event it is asked for
+    return node
+
+
+def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+ManifestLoader.add_constructor(TIMESTAMP_TAG, _as_text)
+
+
+def _path_part(index: Any) -> str | int | None:
+    if isinstance(index, int):
+        return index
+    if isinstance(index, yaml.ScalarNode):
+        return str(index.value)
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
     if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                where = format_key_path((*path, key))
-                line = key_node.start_mark.line + 1
-                doc.problems.append(Problem(name, line, where, "duplicate key — keep one"))
-            seen.add(key)
-            doc.lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), doc, name)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _walk(item, (*path, index), doc, name)
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def load_yaml_document(path: Path, display_name: str) -> YamlDocument:
+    """Read ``path``; bad text, bombs, odd values and duplicate keys become problems (one
+    line each, never an exception), and then ``data`` is ``None``."""
+    text = _read_text(path, display_name)
+    if isinstance(text, Problem):
+        return YamlDocument(None, problems=[text])
+    loader: ManifestLoader | None = None
+    try:
+        loader = ManifestLoader(text)
+        node = loader.get_single_node()
+        doc = YamlDocument(None)
+        if node is not None:
+            _walk(node, doc, display_name, loader)
+        if node is None or doc.problems:
+            return doc
+        doc.data = loader.construct_document(node)
+        return doc
+    except YamlRefused as exc:
+        problem = Problem(display_name, exc.line, format_key_path(exc.path), exc.message)
+        return YamlDocument(None, problems=[problem])
+    except yaml.YAMLError as exc:
+        return YamlDocument(None, problems=[_syntax_problem(exc, text, display_name)])
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+def _read_text(path: Path, name: str) -> str | Problem:
+    try:
+        size = path.stat().st_size
+        if size > MAX_MANIFEST_BYTES:
+            message = (
+                f"{size / 1024:,.0f} KB is more than a manifest may be "
+                f"({MAX_MANIFEST_BYTES // 1024} KB) — move long text into templates"
+            )
+            return Problem(name, None, "", message)
+        with path.open("rb") as file:
+            data = file.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        return Problem(name, None, "", f"cannot read — {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        byte = data[exc.start]
+        message = f"byte 0x{byte:02x} at column {column} is not UTF-8 text — save the file as UTF-8"
+        return Problem(name, line, "", message)
+
+
+_UNCLOSED = {
+    "while parsing a flow mapping": "'{' is not closed — add '}'",
+    "while parsing a flow sequence": "'[' is not closed — add ']'",
+    "while scanning a quoted scalar": "the quote is not closed — add the closing quote",
+}
+
+
+def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
+    """One line at the place the mistake is: where an unclosed bracket or quote opens, else
+    where the parser gave up."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        character: Any = exc.character
+        char = character if isinstance(character, int) else ord(character)
+        message = f"the character U+{char:04X} is not allowed in YAML — remove it"
+        return Problem(name, line, "", message)
+    problem = str(getattr(exc, "problem", None) or exc)
+    problem_mark = getattr(exc, "problem_mark", None)
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context in _UNCLOSED and context_mark is not None:
+        found = problem.rpartition("but got ")[2]
+        if "end of stream" in problem or "<stream end>" in found:
+            then = "the file ends first"
+        else:
+            at = f" on line {problem_mark.line + 1}" if problem_mark is not None else ""
+            then = f"found {found or problem}{at}"
+        message = f"invalid YAML: {_UNCLOSED[context]} ({then})"
+        return Problem(name, context_mark.line + 1, "", message)
+    if "'\\t'" in problem:
+        problem = "a tab character — YAML indents with spaces"
+    at_line = problem_mark.line + 1 if problem_mark is not None else None
+    return Problem(name, at_line, "", f"invalid YAML: {problem}")
+
+
+def _walk(root: yaml.Node, doc: YamlDocument, name: str, loader: ManifestLoader) -> None:
+    """Record the line of every key path, and what is wrong with keys and values (each node
+    judged once, however many aliases repeat it). Aliases were bounded while composing, so
+    walking the expanded tree is bounded too."""
+    judged: set[int] = set()
+    stack: list[tuple[yaml.Node, KeyPath]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        doc.lines.setdefault(path, node.start_mark.line + 1)
+        first_time = id(node) not in judged
+        judged.add(id(node))
+        if first_time:
+            doc.problems += _judge_node(node, path, name, loader)
+        children: list[tuple[yaml.Node, KeyPath]] = []
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value) if isinstance(key_node, yaml.ScalarNode) else "?"
+                key_path = (*path, key)
+                if first_time:
+                    doc.problems += _judge_key(key_node, key, key in seen, key_path, name)
+                seen.add(key)
+                doc.lines[key_path] = key_node.start_mark.line + 1
+                children.append((value_node, key_path))
+        elif isinstance(node, yaml.SequenceNode):
+            children = [(item, (*path, i)) for i, item in enumerate(node.value)]
+        stack.extend(reversed(children))
+
+
+def _judge_key(
+    key_node: yaml.Node, key: str, duplicate: bool, path: KeyPath, name: str
+) -> list[Problem]:
+    line = key_node.start_mark.line + 1
+    where = format_key_path(path)
+    if not isinstance(key_node, yaml.ScalarNode):
+        return [
+            Problem(
+                name,
+                line,
+                format_key_path(path[:-1]),
+                "a key must be a name, not a list or mapping",
+            )
+        ]
+    if key_node.tag not in (_TAG + "str", _TAG + "merge"):
+        kind = key_node.tag.rpartition(":")[2]
+        message = f"the key {key} reads as {_KIND_WORDS.get(kind, kind)} — quote it: '{key}'"
+        return [Problem(name, line, where, message)]
+    if duplicate:
+        return [Problem(name, line, where, "duplicate key — keep one")]
+    return []
+
+
+_KIND_WORDS = {"int": "a number", "float": "a number", "bool": "true or false", "null": "null"}
+
+
+def _judge_node(node: yaml.Node, path: KeyPath, name: str, loader: ManifestLoader) -> list[Problem]:
+    line, where = node.start_mark.line + 1, format_key_path(path)
+    tag = str(node.tag)
+    if tag not in PLAIN_TAGS and tag != TIMESTAMP_TAG:
+        shown = tag.replace(_TAG, "!!")
+        message = f"the YAML tag {shown} is not supported — use text, numbers, lists and mappings"
+        return [Problem(name, line, where, message)]
+    if not isinstance(node, yaml.ScalarNode) or tag in (_TAG + "str", TIMESTAMP_TAG):
+        return []
+    text = str(node.value)
+    if tag == _TAG + "int":
+        digits = sum(c.isdigit() for c in text)
+        if digits > MAX_INT_DIGITS:
+            message = (
+                f"a whole number of {digits:,} digits is too large — "
+                f"use at most {MAX_INT_DIGITS} digits"
+            )
+            return [Problem(name, line, where, message)]
+    try:
+        value = loader.construct_object(node)
+    except (yaml.YAMLError, ValueError, KeyError, IndexError, OverflowError) as exc:
+        del exc
+        kind = _KIND_WORDS.get(tag.rpartition(":")[2], tag)
+        return [Problem(name, line, where, f"'{text[:40]}' is not {kind}")]
+    if isinstance(value, float) and not math.isfinite(value):
+        message = f"{text} is not a finite number — write a number such as 1 or 0.5"
+        return [Problem(name, line, where, message)]
+    return []
