@@ -1,63 +1,146 @@
-"""The provider registry: names to factories, and each provider's default model.
+"""The provider registry: each provider's static data (``ProviderInfo``) and construction.
 
-A factory takes a ``ProviderContext`` (the provider's work directory, and the ``httpx.Client``
-that HTTP providers will use — injected so tests can hand in one bound to a fake server) and
-returns a ``Provider``. Factories import their module lazily, so loading a manifest does not
-pull in numpy, Pillow or PyAV.
+Capabilities, models, option checks and key variables are plain data here, so that
+``validate`` and ``plan`` need no key, no network and no instance. Only ``create`` (or
+``get_provider``) builds a provider; it imports the provider's module then, so loading a
+manifest does not pull in httpx, numpy, Pillow or PyAV.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from cinestitch.errors import ProviderError
-from cinestitch.providers.base import Provider
+from cinestitch.providers import openai_models, veo_models
+from cinestitch.providers.base import Capabilities, Provider, Transport
+from cinestitch.providers.spec import DEFAULT_TRANSPORT, ProviderContext, ProviderInfo, Shot
 
 if TYPE_CHECKING:
     import httpx
 
+__all__ = [
+    "DEFAULT_PROVIDER",
+    "PROVIDERS",
+    "ProviderContext",
+    "ProviderInfo",
+    "Shot",
+    "default_model",
+    "get_provider",
+    "provider_info",
+    "provider_names",
+]
+
 DEFAULT_PROVIDER = "animatic"
 
 
-@dataclass(frozen=True)
-class ProviderContext:
-    """What a provider is built with."""
+def _animatic_capabilities(model: str) -> Capabilities:
+    from cinestitch.providers.animatic import CAPABILITIES
 
-    work_dir: Path
-    """Where the provider keeps job state (created on first use, not on construction)."""
-    client: httpx.Client | None = None
-    """The HTTP client for network providers; ``None`` lets them make their own."""
+    return CAPABILITIES
+
+
+def _animatic_options(model: str, options: Mapping[str, Any]) -> list[str]:
+    from cinestitch.providers import animatic_job
+
+    return animatic_job.check_options(options)
 
 
 def _animatic(context: ProviderContext) -> Provider:
     from cinestitch.providers.animatic import AnimaticProvider
 
-    return AnimaticProvider(context.work_dir)
+    return cast("Provider", AnimaticProvider(context.work_dir))
 
 
-ProviderFactory = Callable[[ProviderContext], Provider]
+def _veo(context: ProviderContext) -> Provider:
+    from cinestitch.providers.veo import VeoProvider
 
-PROVIDERS: dict[str, ProviderFactory] = {"animatic": _animatic}
-DEFAULT_MODELS: dict[str, str] = {"animatic": "sketch"}
+    return VeoProvider(context.work_dir, context.transport, context.client, context.project_root)
+
+
+def _openai(context: ProviderContext) -> Provider:
+    from cinestitch.providers.openai import OpenAIVideoProvider
+
+    return OpenAIVideoProvider(
+        context.work_dir, context.transport, context.client, context.project_root
+    )
+
+
+PROVIDERS: dict[str, ProviderInfo] = {
+    info.name: info
+    for info in (
+        ProviderInfo(
+            name="animatic",
+            default_model="sketch",
+            models=("sketch",),
+            key_env=None,
+            capabilities_of=_animatic_capabilities,
+            options_check=_animatic_options,
+            factory=_animatic,
+        ),
+        ProviderInfo(
+            name=veo_models.NAME,
+            default_model=veo_models.DEFAULT_MODEL,
+            models=veo_models.MODELS,
+            key_env=veo_models.KEY_ENV,
+            capabilities_of=veo_models.capabilities,
+            options_check=veo_models.check_options,
+            factory=_veo,
+            shot_check=veo_models.check_shot,
+        ),
+        ProviderInfo(
+            name=openai_models.NAME,
+            default_model=openai_models.DEFAULT_MODEL,
+            models=openai_models.MODELS,
+            key_env=openai_models.KEY_ENV,
+            capabilities_of=openai_models.capabilities,
+            options_check=openai_models.check_options,
+            factory=_openai,
+            shot_check=openai_models.check_shot,
+            open_models=True,
+            dialects=tuple(openai_models.DIALECTS),
+        ),
+    )
+}
 
 
 def provider_names() -> list[str]:
     return sorted(PROVIDERS)
 
 
+def provider_info(name: str) -> ProviderInfo:
+    """The registered provider ``name``; a ProviderError lists the known ones otherwise."""
+    info = PROVIDERS.get(name)
+    if info is None:
+        known = ", ".join(provider_names())
+        raise ProviderError(f"unknown provider '{name}' — known: {known}")
+    return info
+
+
 def default_model(name: str) -> str:
     """The model used when a manifest names none; ``""`` for an unknown provider (the
     manifest checks report the unknown name itself)."""
-    return DEFAULT_MODELS.get(name, "")
+    info = PROVIDERS.get(name)
+    return info.default_model if info else ""
 
 
-def get_provider(name: str, work_dir: Path, client: httpx.Client | None = None) -> Provider:
-    """Build the provider called ``name``; a ProviderError lists the known ones otherwise."""
-    factory = PROVIDERS.get(name)
-    if factory is None:
-        known = ", ".join(provider_names())
-        raise ProviderError(f"unknown provider '{name}' — known: {known}")
-    return factory(ProviderContext(work_dir, client))
+def _project_root(work_dir: Path) -> Path:
+    """The project of a provider work dir ``<project>/.cinestitch/<name>``, else the cwd."""
+    parent = Path(work_dir).absolute().parent
+    return parent.parent if parent.name == ".cinestitch" else Path.cwd()
+
+
+def get_provider(
+    name: str,
+    work_dir: Path,
+    transport: Transport = DEFAULT_TRANSPORT,
+    client: httpx.Client | None = None,
+    *,
+    project_root: Path | None = None,
+) -> Provider:
+    """Build the provider called ``name``; a ProviderError lists the known ones otherwise,
+    or names the key variable a network provider misses."""
+    info = provider_info(name)
+    root = project_root if project_root is not None else _project_root(work_dir)
+    return info.create(ProviderContext(work_dir, client, transport, root))

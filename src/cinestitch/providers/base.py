@@ -39,6 +39,9 @@ class GenerationRequest:
     end_image: Path | None = None
     """The last frame the clip should end on, where the model accepts one."""
     negative_prompt: str | None = None
+    extend_from: str | None = None
+    """The provider's own URI of the clip to continue natively (Veo extend), taken from the
+    upstream job's handle (``state["video_uri"]``); ``None``: no native continuation."""
 
     @property
     def size(self) -> str:
@@ -62,6 +65,9 @@ class Transport:
     """The longest a job may take from submission to its end."""
     max_in_flight: int | None = None
     """Jobs at once at this provider, across every process of the build."""
+    dialect: str | None = None
+    """The gateway's variant of the provider's protocol (openai: ``openai``, ``litellm``,
+    ``new-api``, ``json``, ``bare-key``, ``classic``); ``None``: the provider's own."""
 
 
 @dataclass(frozen=True)
