@@ -1,11 +1,14 @@
 """The effectful bodies that doit tasks call: write prompts, generate, extract, stitch.
 
 Each returns ``None`` on success or a ``doit`` ``TaskFailed`` carrying one readable line, so a
-user error never shows a traceback (set ``CINESTITCH_DEBUG=1`` to see one).
+user error never shows a traceback (set ``CINESTITCH_DEBUG=1`` to see one). Media modules
+(PyAV, numpy, Pillow) are imported inside the steps that use them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import sys
@@ -21,19 +24,15 @@ from cinestitch import __version__
 from cinestitch.atomic import link_or_copy, write_text_if_changed
 from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.errors import BudgetError, CinestitchError, ProviderError
-from cinestitch.forecast import check_budget
+from cinestitch.forecast import Status, check_budget
 from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
-from cinestitch.ledger import format_ledger, read_ledger, start_ledger
-from cinestitch.lock import load_lock
-from cinestitch.media import extract_last_frame, pixel_digest
-from cinestitch.media.conform import conform_clip, conform_reason
-from cinestitch.media.contact import write_contact_sheet
-from cinestitch.media.remux import smart_stitch
+from cinestitch.ledger import Approved, format_ledger, read_ledger, start_ledger
+from cinestitch.lock import merge_pending
 from cinestitch.media.types import StitchPlan
 from cinestitch.plan import BuildPlan, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
-from cinestitch.state import run_forecast
+from cinestitch.state import current_forecast, load_current_lock
 
 P = ParamSpec("P")
 
@@ -50,11 +49,35 @@ def reported(label: str) -> Callable[[Callable[P, None]], Callable[P, TaskFailed
                 if os.environ.get("CINESTITCH_DEBUG"):
                     traceback.print_exc()
                 return TaskFailed(f"{label} FAILED  {exc}")
+            except OSError as exc:
+                if os.environ.get("CINESTITCH_DEBUG"):
+                    traceback.print_exc()
+                return TaskFailed(f"{label} FAILED  {describe_os_error(exc)}")
             return None
 
         return run
 
     return wrap
+
+
+def describe_os_error(exc: OSError) -> str:
+    """One line for a failed read or write, naming the file relative to the project."""
+    name = exc.filename
+    where = ""
+    if name:
+        path = Path(os.fsdecode(name))
+        with contextlib.suppress(ValueError):
+            path = path.relative_to(Path.cwd())
+        where = f"{path}: "
+    fixes = {
+        errno.ENOSPC: "the disk is full — free some space and run again",
+        errno.EDQUOT: "the disk quota is used up — free some space and run again",
+        errno.EROFS: "the file system is read-only — make it writable and run again",
+        errno.EACCES: "permission denied — check who owns the directory",
+        errno.EPERM: "not permitted — check who owns the directory",
+    }
+    why = fixes.get(exc.errno or 0) or (exc.strerror or str(exc))
+    return f"{where}{why}"
 
 
 @reported("render")
@@ -69,6 +92,8 @@ def run_render(
 @reported("generate")
 def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
     """Obtain the segment's takes, paying at most once each (see ``generation``)."""
+    from cinestitch.media.contact import write_contact_sheet
+
     label = f"generate:{job.segment_id}"
     try:
         run_segment(job, ProgressReporter(label))
@@ -90,6 +115,8 @@ def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
 def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path) -> None:
     """Extract the reference frame and note its pixel digest in the cache, so that plans
     can compute downstream keys without decoding anything."""
+    from cinestitch.media import extract_last_frame, pixel_digest
+
     extract_last_frame(clip, dest, sharpest_of=sharpest_of)
     GenerationStore(cache_dir).put_frame_digest(file_digest(clip), sharpest_of, pixel_digest(dest))
 
@@ -98,6 +125,8 @@ def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path) -> None
 def run_conform(clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path) -> None:
     """Hand the clip to the stitcher as it is (a hard link), or re-encode it once — cached by
     the clip's digest and the output settings — when its packets could not be copied."""
+    from cinestitch.media.conform import conform_clip, conform_reason
+
     w, h, fps = stitch.width, stitch.height, stitch.fps
     reason = conform_reason(clip, w, h, fps)
     if reason is None:
@@ -121,11 +150,11 @@ def run_conform(clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path) -> 
 
 
 @reported("budget")
-def run_budget(plan: BuildPlan) -> None:
+def run_budget(plan: BuildPlan, build_id: str) -> None:
     """Print what this build will generate and what it costs; stop it, before any provider
-    call, if that would exceed a budget. Starts the build's ledger."""
-    forecast, lock = run_forecast(plan)
-    start_ledger(plan.paths.ledger)
+    call, if that would exceed a budget. Starts the build's ledger with what it approved."""
+    merge_pending(plan.paths.lock, plan.paths.lock_pending, plan.paths.lock_mutex)
+    forecast, lock = current_forecast(plan)
     stream = sys.stdout
     if forecast.to_generate:
         stream.write(format_forecast(forecast, plan.project.budget, lock.spent_usd) + "\n")
@@ -135,18 +164,36 @@ def run_budget(plan: BuildPlan) -> None:
     over = check_budget(forecast, plan.project.budget, lock.spent_usd)
     if over:
         raise BudgetError(over)
+    takes = frozenset(
+        (s.segment_id, n)
+        for s in forecast.segments
+        if s.status is Status.GENERATE
+        for n in s.takes_to_generate
+    )
+    start_ledger(plan.paths.state, build_id, Approved(takes, forecast.cost or 0.0))
 
 
-def print_ledger(plan: BuildPlan) -> None:
-    """At the end of every build: what it generated, from where, and what it cost."""
-    lines = read_ledger(plan.paths.ledger)
-    spent = load_lock(plan.paths.lock).spent_usd
-    sys.stdout.write(format_ledger(lines, spent) + "\n")
+def print_ledger(plan: BuildPlan, build_id: str) -> None:
+    """At the end of every build: fold this build's lock entries into the lock, and print
+    what it generated, from where, and what it cost."""
+    try:
+        paths = plan.paths
+        merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
+        lines = read_ledger(paths.state, build_id)
+        spent = load_current_lock(paths).spent_usd
+        text = format_ledger(lines, spent)
+    except CinestitchError as exc:
+        text = f"   ledger: {exc}"
+    except OSError as exc:
+        text = f"   ledger: {describe_os_error(exc)}"
+    sys.stdout.write(text + "\n")
     sys.stdout.flush()
 
 
 @reported("stitch")
 def run_stitch(plan: StitchPlan, dest: Path) -> None:
+    from cinestitch.media.remux import smart_stitch
+
     reporter = ProgressReporter("stitch")
     started = time.monotonic()
     last = [0.0]

@@ -1,7 +1,8 @@
 """Atomic file output: write to a temporary sibling, then rename over the target.
 
 A reader (or an interrupted build) sees either the old file or the complete new one, never a
-truncated one.
+truncated one. Files get the mode a plain ``open()`` would give them (the umask decides), so a
+cache shared by a team's accounts (group-writable, setgid directories) stays shared.
 """
 
 from __future__ import annotations
@@ -12,6 +13,24 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+
+def _umask() -> int:
+    """The process's umask (read without changing it where /proc tells it)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def file_mode() -> int:
+    """The mode ``open(path, "w")`` would create a file with."""
+    return 0o666 & ~_umask()
 
 
 @contextlib.contextmanager
@@ -25,8 +44,11 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     fd, tmp_name = tempfile.mkstemp(
         dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".tmp{dest.suffix}"
     )
-    os.close(fd)
     tmp = Path(tmp_name)
+    try:
+        os.fchmod(fd, file_mode())
+    finally:
+        os.close(fd)
     try:
         yield tmp
         with open(tmp, "rb+") as f:
@@ -60,10 +82,20 @@ def write_text_if_changed(dest: Path, text: str) -> bool:
 
 def link_or_copy(source: Path, dest: Path) -> None:
     """Make ``dest`` hold ``source``'s bytes atomically: a hard link where the filesystem
-    allows (no space used), a copy elsewhere."""
-    with atomic_path(dest) as tmp:
-        tmp.unlink()
+    allows (no space used), a copy elsewhere. Nothing is done when ``dest`` already is
+    ``source`` (renaming a link over its own file would leave both names behind)."""
+    with contextlib.suppress(OSError):
+        if os.path.samefile(source, dest):
+            return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.stem}.{os.getpid()}.{id(dest):x}.link{dest.suffix}")
+    tmp.unlink(missing_ok=True)
+    try:
         try:
             os.link(source, tmp)
         except OSError:
-            shutil.copyfile(source, tmp)
+            with atomic_path(tmp) as copy:
+                shutil.copyfile(source, copy)
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)

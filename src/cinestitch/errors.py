@@ -5,6 +5,7 @@
     ├── MediaError                  PyAV could not read or write a file (names the path)
     ├── BudgetError                 the build would spend more than the manifest allows
     └── ProviderError               a provider call failed (names segment, provider, its answer)
+        ├── JobNotFoundError          it does not know the job (cannot be resumed)
         ├── ProviderUnavailableError  could not reach it: network, 5xx, timeout
         └── GenerationFailedError     it ran and said no: policy, failed job
 
@@ -68,6 +69,11 @@ class ProviderError(CinestitchError):
         """Raised by ``submit``: proves that no job was created (the request never left,
         or the provider answered with a refusal), so the submission may be forgotten."""
         super().__init__(message)
+
+
+class JobNotFoundError(ProviderError):
+    """The provider does not know the job (expired, deleted, another account): a journaled
+    job that raises this cannot be resumed."""
 
 
 class ProviderUnavailableError(ProviderError):

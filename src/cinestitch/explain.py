@@ -9,7 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 SENTENCES = {
+    "new": "new, not in cache",
     "not_cached": "not in cache",
+    "cache_damaged": "cache entry damaged",
+    "not_in_build": "restored into build/",
     "prompt_changed": "prompt changed",
     "settings_changed": "settings changed",
     "reference_changed": "reference frame changed",

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cinestitch.explain import Reason, dollars
-from cinestitch.keys import IDENTITY_SETTINGS, request_key
+from cinestitch.keys import IDENTITY_SETTINGS, take_keys
 from cinestitch.lock import Lock, LockEntry
 from cinestitch.manifest import Budget
 from cinestitch.plan import BuildPlan, SegmentStep
@@ -53,6 +53,14 @@ class CacheView(Protocol):
         """The id of a submitted job for ``key`` that the next build will resume, if any."""
         ...
 
+    def damaged(self, key: str) -> str | None:
+        """The digest of a cached clip for ``key`` whose bytes no longer match, if any."""
+        ...
+
+    def built(self, segment_id: str, output: str) -> bool:
+        """build/ holds clip ``output`` for the segment."""
+        ...
+
 
 @dataclass(frozen=True)
 class SegmentForecast:
@@ -72,6 +80,7 @@ class SegmentForecast:
 class Forecast:
     segments: tuple[SegmentForecast, ...]
     price: Price | None
+    """The project's price (for the plan's note); segments may use their own."""
 
     @property
     def to_generate(self) -> list[SegmentForecast]:
@@ -89,6 +98,9 @@ class Forecast:
     def segment(self, segment_id: str) -> SegmentForecast:
         return next(s for s in self.segments if s.segment_id == segment_id)
 
+    def is_up_to_date(self, segment_id: str) -> bool:
+        return self.segment(segment_id).status is Status.UP_TO_DATE
+
 
 def forecast_build(
     plan: BuildPlan,
@@ -96,15 +108,19 @@ def forecast_build(
     cache: CacheView,
     image_digests: Mapping[str, str],
     price: Price | None,
+    step_prices: Mapping[str, Price | None] | None = None,
 ) -> Forecast:
-    """Per segment: up to date, restored from the cache, or generated; with reasons."""
+    """Per segment: up to date, restored from the cache, or generated; with reasons.
+    ``step_prices`` holds a segment's own price where it differs from ``price``."""
     outputs: dict[str, str | None] = {}
     changing: set[str] = set()
     results = []
+    prices = step_prices or {}
     for step in plan.steps:
         sid = step.segment.id
         reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
-        result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, price)
+        own = prices.get(sid, price)
+        result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, own)
         results.append(result)
         if result.status is Status.RESUME or (
             result.status is Status.GENERATE and step.segment.take in result.takes_to_generate
@@ -158,10 +174,15 @@ def _forecast_segment(
     s = step.segment
     takes = tuple(range(1, s.takes + 1))
     if reference is _UNKNOWN:
-        why = Reason("reference_changed", f"after '{blocked_by}'") if blocked_by else None
-        return _generate(step, takes, (why or Reason("not_cached"),), None, price)
+        if entry is None:
+            why = Reason("new")
+        elif blocked_by:
+            why = Reason("reference_changed", f"after '{blocked_by}'")
+        else:
+            why = Reason("not_cached")
+        return _generate(step, takes, (why,), None, price)
     ref = reference if isinstance(reference, str) else None
-    keys = {n: request_key(step.prompt, step.settings, n, ref) for n in takes}
+    keys = take_keys(step.prompt, step.settings, s.takes, ref)
     selected = keys[s.take]
     missing = tuple(n for n in takes if not cache.available(keys[n]))
     jobs = [job for n in missing if (job := cache.in_flight(keys[n])) is not None]
@@ -170,9 +191,15 @@ def _forecast_segment(
         return SegmentForecast(s.id, Status.RESUME, (reason,), (), 0.0, 0.0, selected)
     if missing:
         reasons = _why(step, entry, ref, missing)
+        damaged = [d for n in missing if (d := cache.damaged(keys[n])) is not None]
+        if damaged:
+            reasons = (Reason("cache_damaged", ", ".join(d[:12] for d in damaged)), *reasons)
         return _generate(step, missing, reasons, selected, price)
     if entry is not None and entry.key == selected:
-        return SegmentForecast(s.id, Status.UP_TO_DATE, (), (), 0.0, 0.0, selected)
+        if cache.built(s.id, entry.output):
+            return SegmentForecast(s.id, Status.UP_TO_DATE, (), (), 0.0, 0.0, selected)
+        reason = Reason("not_in_build")
+        return SegmentForecast(s.id, Status.RESTORE, (reason,), (), 0.0, 0.0, selected)
     if entry is not None and entry.take != s.take:
         reason = Reason("take_switched", f"{entry.take} → {s.take}")
     else:
@@ -197,7 +224,7 @@ def _why(
 ) -> tuple[Reason, ...]:
     """Compare with what the lock says was built last time."""
     if entry is None:
-        return (Reason("not_cached"),)
+        return (Reason("new"),)
     reasons = []
     if entry.prompt != step.prompt:
         reasons.append(Reason("prompt_changed", step.template))

@@ -1,42 +1,71 @@
-"""Obtain a segment's clips paying at most once per request: cache → build → journal → submit.
+"""Obtain a segment's clips paying at most once per request: claim → cache → build → journal
+→ submit.
 
-For each take the request key is computed from the actual inputs (prompt file, settings,
-the reference image's pixels) before any provider is called. Then, in order:
+For each take the request key is computed (``keys.take_keys``, the same function the plan
+uses) from the plan's prompt, the settings and the reference image's pixels before any
+provider is called. Then, holding the key's claim (one build at a time, across every process
+and project that shares the cache):
 
 1. the cache has the key: restore the clip (no call);
 2. build/ already holds the clip the lock recorded for this key: keep it, and cache it;
-3. the journal has a job submitted for the key (an interrupted build): poll and download it;
-4. otherwise submit, record the job in the journal at once, poll, download, cache.
+3. the journal has a job submitted for the key (an interrupted or killed build, this one or
+   another sharing the cache): poll and download it;
+4. the journal has a submission cut short before the provider answered: ask the provider
+   (``lookup``); resume the job it knows, submit afresh when it proves there is none, and
+   otherwise stop — it may have been billed — unless told to resubmit;
+5. otherwise submit, record the job's handle in the journal at once, poll, download, cache.
 
-A journaled job that can no longer be polled may have been billed, so it is only submitted
-again when the user says so (``CINESTITCH_RESUBMIT=1``).
+A journaled job is never submitted again while the provider still knows it, whatever
+``CINESTITCH_RESUBMIT`` says: resubmission is only for jobs that cannot be resumed.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import time
+import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from cinestitch import __version__
-from cinestitch.cache import GenerationStore, JobJournal, JournalEntry, RunRecord, file_digest
-from cinestitch.errors import GenerationFailedError, ProviderError
-from cinestitch.keys import request_key, short
-from cinestitch.ledger import LedgerLine, append_ledger
-from cinestitch.lock import Lock, LockEntry, TakeRecord, load_lock, update_lock
-from cinestitch.media import pixel_digest
+from cinestitch.cache import GenerationStore, JobJournal, JournalEntry, RunRecord
+from cinestitch.cache.claims import claim
+from cinestitch.cache.journal import JournalDamagedError
+from cinestitch.digests import file_digest
+from cinestitch.errors import BudgetError, GenerationFailedError, JobNotFoundError, ProviderError
+from cinestitch.explain import dollars
+from cinestitch.keys import short, take_keys
+from cinestitch.ledger import LedgerLine, append_ledger, build_spend, read_approved
+from cinestitch.lock import LockEntry, TakeRecord, write_pending_entry, write_pending_spend
 from cinestitch.providers import get_provider
-from cinestitch.providers.base import GenerationRequest, JobState, JobStatus, Provider
+from cinestitch.providers.base import (
+    GenerationRequest,
+    JobHandle,
+    JobState,
+    JobStatus,
+    LookupResult,
+    Provider,
+    Transport,
+)
 from cinestitch.report import ProgressReporter
 
 RESUBMIT_ENV = "CINESTITCH_RESUBMIT"
-POLL_INTERVAL = 0.25
-JOB_TIMEOUT = 60 * 60
+DEFAULT_POLL_INTERVAL = 0.25
+"""Seconds between polls when neither the manifest nor the provider says otherwise."""
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """What the build may spend, and the price this segment's estimate uses."""
+
+    build: float | None = None
+    total: float | None = None
+    spent_before: float = 0.0
+    """The project's spend before this build (from the lock)."""
+    per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -44,10 +73,11 @@ class SegmentJob:
     """Everything the generate action needs for one segment (picklable for ``doit -n``)."""
 
     segment_id: str
+    prompt: str
+    """The rendered prompt, exactly as the plan keyed it."""
     settings: Mapping[str, Any]
     takes: int
     take: int
-    prompt_path: Path
     reference: Path | None
     reference_clip: Path | None
     """The upstream clip whose last frame is the reference (chained segments)."""
@@ -55,19 +85,33 @@ class SegmentJob:
     take_clips: tuple[Path, ...]
     """Where each take is kept when there is more than one."""
     cache_dir: Path
-    journal_dir: Path
     provider_dir: Path
-    lock_path: Path
-    lock_mutex: Path
-    ledger_path: Path
-    price_per_second: float | None
-    """For the ledger when the provider reports no cost."""
+    project_dir: Path
+    lock_pending: Path
+    state_dir: Path
+    """The project's ``.cinestitch`` (this build's ledger and approved plan live there)."""
+    build_id: str
+    locked: LockEntry | None
+    """The segment's lock entry when the build started (clips in build/ it vouches for)."""
+    price_override: float | None = None
+    """``provider.price_per_second``: what a take costs when the provider reports nothing."""
+    budgets: Budgets = field(default_factory=Budgets)
+    transport: Transport = field(default_factory=Transport)
+
+    @property
+    def journal(self) -> JobJournal:
+        return JobJournal(self.cache_dir / "jobs")
+
+    @property
+    def resubmit(self) -> bool:
+        return os.environ.get(RESUBMIT_ENV) == "1"
 
 
 @dataclass(frozen=True)
 class Obtained:
     record: RunRecord
     source: str
+    """generated, resumed, cache or kept."""
 
 
 def now() -> str:
@@ -76,51 +120,32 @@ def now() -> str:
 
 def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     """Make sure every take of the segment exists, put the selected one in place, and
-    record it in the lock; returns the takes' run records in take order."""
-    prompt = job.prompt_path.read_text(encoding="utf-8").strip()
+    record it for the lock; returns the takes' run records in take order."""
+    from cinestitch.media import pixel_digest  # decoding only when a segment is built
+
     reference = pixel_digest(job.reference) if job.reference is not None else None
-    lock = load_lock(job.lock_path)
+    keys = take_keys(job.prompt, job.settings, job.takes, reference)
+    store = GenerationStore(job.cache_dir)
     records: list[RunRecord] = []
     for take in range(1, job.takes + 1):
-        key = request_key(prompt, job.settings, take, reference)
-        got = _obtain(job, lock, prompt, take, key, reporter)
+        got = _obtain(job, store, take, keys[take], reporter)
         records.append(got.record)
-        cost = got.record.cost_usd if got.source in ("generated", "resumed") else 0.0
+        paid = got.source in ("generated", "resumed")
+        cost = (got.record.cost_usd or 0.0) if paid else 0.0
         if cost:  # counted at once, so a later take failing does not lose what this one cost
-            update_lock(
-                job.lock_path, job.lock_mutex, functools.partial(Lock.spending, amount=cost)
-            )
-        line = LedgerLine(
-            job.segment_id, take, got.source, job.settings["provider"],
-            float(job.settings["seconds"]), cost,
-        )  # fmt: skip
-        append_ledger(job.ledger_path, line)
-    store = GenerationStore(job.cache_dir)
+            write_pending_spend(job.lock_pending, job.segment_id, cost)
+        seconds = float(job.settings["seconds"])
+        line = LedgerLine(job.segment_id, take, got.source, job.settings["provider"], seconds, cost)
+        append_ledger(job.state_dir, job.build_id, line)
     _place(store, records[job.take - 1], job.clip)
     if job.takes > 1:
         for record, path in zip(records, job.take_clips, strict=True):
             _place(store, record, path)
     source = file_digest(job.reference_clip) if job.reference_clip is not None else None
-    entry = _lock_entry(job, prompt, reference, source, records)
-    update_lock(job.lock_path, job.lock_mutex, lambda lk: _record(lk, job.segment_id, entry))
+    write_pending_entry(
+        job.lock_pending, job.segment_id, _lock_entry(job, reference, source, records)
+    )
     return records
-
-
-def _record(lock: Lock, segment_id: str, entry: LockEntry) -> Lock:
-    """The lock with ``entry``; an entry that names the same clips is left as it was (a
-    rebuild that made the same bytes with a new job does not churn the committed lock)."""
-    old = lock.entry(segment_id)
-    if old is not None and _same_clips(old, entry):
-        return lock.with_entry(segment_id, old)
-    return lock.with_entry(segment_id, entry)
-
-
-def _same_clips(a: LockEntry, b: LockEntry) -> bool:
-    def clips(e: LockEntry) -> tuple[object, ...]:
-        takes = tuple(sorted((n, t.key, t.output) for n, t in e.takes.items()))
-        return (e.take, e.key, e.output, e.reference, e.reference_source, takes)
-
-    return clips(a) == clips(b)
 
 
 def _place(store: GenerationStore, record: RunRecord, dest: Path) -> None:
@@ -128,22 +153,18 @@ def _place(store: GenerationStore, record: RunRecord, dest: Path) -> None:
     if dest.is_file() and file_digest(dest) == record.output:
         return
     if not store.restore(record, dest):
-        raise ProviderError(f"cache: the clip {short(record.output)} is damaged — run again")
+        raise ProviderError(
+            f"cache: the clip {short(record.output)} is damaged or missing — run again to "
+            "regenerate it"
+        )
 
 
 def _lock_entry(
-    job: SegmentJob,
-    prompt: str,
-    reference: str | None,
-    reference_source: str | None,
-    records: list[RunRecord],
+    job: SegmentJob, reference: str | None, reference_source: str | None, records: list[RunRecord]
 ) -> LockEntry:
     chosen = records[job.take - 1]
     takes = (
-        {
-            n: TakeRecord(r.key, r.output, r.cost_usd, r.job_id)
-            for n, r in enumerate(records, start=1)
-        }
+        {n: TakeRecord(r.key, r.output, r.cost_usd, r.job_id) for n, r in enumerate(records, 1)}
         if job.takes > 1
         else {}
     )
@@ -155,7 +176,7 @@ def _lock_entry(
         model=chosen.model,
         job_id=chosen.job_id,
         cost_usd=chosen.cost_usd,
-        prompt=prompt,
+        prompt=job.prompt,
         settings=dict(job.settings),
         reference=reference,
         reference_source=reference_source,
@@ -164,49 +185,39 @@ def _lock_entry(
 
 
 def _obtain(
-    job: SegmentJob, lock: Lock, prompt: str, take: int, key: str, reporter: ProgressReporter
+    job: SegmentJob, store: GenerationStore, take: int, key: str, reporter: ProgressReporter
 ) -> Obtained:
-    store = GenerationStore(job.cache_dir)
-    found = store.lookup(key)
-    if found is not None:
-        return Obtained(found, "cache")
-    kept = _kept_in_build(job, lock, take, key)
-    if kept is not None:
-        return Obtained(store.put(kept[0], kept[1]), "kept")
-    journal = JobJournal(job.journal_dir)
-    provider = get_provider(job.settings["provider"], job.provider_dir)
-    pending = journal.find(key)
-    resubmit = os.environ.get(RESUBMIT_ENV) == "1"
-    if pending is not None and not pending.job_id and not resubmit:
-        raise ProviderError(
-            f"a submission made {pending.submitted} was interrupted before "
-            f"{pending.provider} answered, so its job id is unknown — it may have been "
-            f"billed; check with the provider, then run again with {RESUBMIT_ENV}=1 to "
-            "submit a new job",
-            may_be_billed=True,
-        )
-    if pending is not None and not resubmit:
-        reporter.line(f"resuming job {pending.job_id} (submitted {pending.submitted})")
-        record = _finish(job, provider, journal, pending, reporter, resumed=True)
-        return Obtained(record, "resumed")
-    request = _request(job, prompt, take)
-    intent = JournalEntry(key, job.segment_id, take, provider.name, request.model, "", now())
-    journal.add(intent)  # a crash inside submit leaves this: never a silent resubmission
-    try:
-        job_id = provider.submit(request)
-    except Exception:
-        journal.remove(key)  # the provider answered (or was never reached): nothing in flight
-        raise
-    entry = replace(intent, job_id=job_id)
-    journal.add(entry)
-    return Obtained(_finish(job, provider, journal, entry, reporter, resumed=False), "generated")
+    def waiting() -> None:
+        reporter.line(f"take {take}: another build is generating this request — waiting for it")
+
+    with claim(job.cache_dir, key, on_wait=waiting):
+        found = store.lookup(key)
+        if found is not None:
+            return Obtained(found, "cache")
+        kept = _kept_in_build(job, take, key)
+        if kept is not None:
+            return Obtained(store.put(kept[0], kept[1]), "kept")
+        provider = _provider(job)
+        resumed = _resume(job, provider, key, reporter)
+        if resumed is not None:
+            return Obtained(resumed, "resumed")
+        if store.is_damaged(key):
+            record = store.record(key)
+            reporter.line(
+                f"cache entry for take {take} ({short(record.output if record else None)}) is "
+                f"damaged — regenerating ({dollars(_estimate(job))})"
+            )
+        _guard_budget(job, take)
+        return Obtained(_submit(job, provider, take, key, reporter), "generated")
 
 
-def _kept_in_build(
-    job: SegmentJob, lock: Lock, take: int, key: str
-) -> tuple[Path, RunRecord] | None:
+def _provider(job: SegmentJob) -> Provider:
+    return get_provider(job.settings["provider"], job.provider_dir, job.transport)
+
+
+def _kept_in_build(job: SegmentJob, take: int, key: str) -> tuple[Path, RunRecord] | None:
     """The clip in build/ for ``key`` when the lock vouches for its digest."""
-    entry = lock.entry(job.segment_id)
+    entry = job.locked
     if entry is None:
         return None
     candidates = [(job.clip, entry.key, entry.output, entry.job_id, entry.cost_usd)]
@@ -225,13 +236,104 @@ def _kept_in_build(
     return None
 
 
-def _request(job: SegmentJob, prompt: str, take: int) -> GenerationRequest:
+def _billed(text: str) -> ProviderError:
+    return ProviderError(text, may_be_billed=True)
+
+
+def _resume(
+    job: SegmentJob, provider: Provider, key: str, reporter: ProgressReporter
+) -> RunRecord | None:
+    """Finish a journaled job for ``key`` if there is one; ``None`` when there is none (or
+    the provider proved a cut-short submission created no job) and a submit may follow."""
+    journal = job.journal
+    try:
+        entry = journal.find(key)
+    except JournalDamagedError as exc:
+        raise _billed(
+            f"{exc} — a job may be in flight and billed; the file is kept. Check with the "
+            f"provider, then delete it to submit again"
+        ) from exc
+    if entry is None:
+        return None
+    handle = entry.job_handle()
+    if handle is None:
+        found = provider.lookup(key)
+        if isinstance(found, JobHandle):
+            reporter.line(f"found job {found.job_id} of an interrupted submission — resuming it")
+            entry = replace(entry, job_id=found.job_id, handle=found.to_json())
+            journal.add(entry)
+            handle = found
+        elif found is LookupResult.ABSENT:
+            journal.remove(key)  # the provider has no such job: it was never submitted
+            return None
+        elif job.resubmit:
+            journal.remove(key)
+            return None
+        else:
+            raise _billed(
+                f"a submission made {entry.submitted} was interrupted before "
+                f"{entry.provider} answered, and {entry.provider} cannot be asked for it, so "
+                f"its job id is unknown — it may have been billed; check with the provider, "
+                f"then run again with {RESUBMIT_ENV}=1 to submit a new job"
+            )
+    else:
+        reporter.line(f"resuming job {handle.job_id} (submitted {entry.submitted})")
+    try:
+        return _finish(job, provider, entry, handle, reporter)
+    except _LostJobError as exc:
+        if job.resubmit:
+            reporter.line(f"job {handle.job_id} cannot be resumed ({exc}) — submitting again")
+            journal.remove(key)
+            return None
+        raise _billed(
+            f"job {handle.job_id} (submitted {entry.submitted}) cannot be resumed: {exc} — "
+            f"it may have been billed; run again with {RESUBMIT_ENV}=1 to submit a new job"
+        ) from exc
+
+
+def _estimate(job: SegmentJob) -> float | None:
+    per_second = job.budgets.per_second
+    return None if per_second is None else per_second * float(job.settings["seconds"])
+
+
+def _guard_budget(job: SegmentJob, take: int) -> None:
+    """Refuse a submission the budget step did not approve when it would break a budget
+    (the cache proved damaged, or another build changed what was there)."""
+    approved = read_approved(job.state_dir, job.build_id)
+    if approved is not None and (job.segment_id, take) in approved.takes:
+        return
+    b = job.budgets
+    if b.build is None and b.total is None:
+        return
+    cost = _estimate(job)
+    if cost is None:
+        raise BudgetError(
+            "budget: this take was not in the plan and its price is unknown — run again to "
+            "see the new plan; nothing was submitted"
+        )
+    planned = approved.cost if approved is not None else 0.0
+    spent = build_spend(job.state_dir, job.build_id, unplanned_only=True)
+    this_build = planned + spent + cost
+    if b.build is not None and this_build > b.build + 1e-9:
+        raise BudgetError(
+            f"budget: generating take {take} as well ({dollars(cost)}, not in the plan) would "
+            f"take this build to {dollars(this_build)}, over the build budget of "
+            f"{dollars(b.build)}; nothing was submitted"
+        )
+    if b.total is not None and b.spent_before + this_build > b.total + 1e-9:
+        raise BudgetError(
+            f"budget: generating take {take} as well ({dollars(cost)}, not in the plan) would "
+            f"take the project over its budget of {dollars(b.total)}; nothing was submitted"
+        )
+
+
+def _request(job: SegmentJob, take: int) -> GenerationRequest:
     s = job.settings
     width, _, height = str(s["size"]).partition("x")
     return GenerationRequest(
         provider=s["provider"],
         model=s["model"],
-        prompt=prompt,
+        prompt=job.prompt,
         seconds=float(s["seconds"]),
         width=int(width),
         height=int(height),
@@ -243,52 +345,115 @@ def _request(job: SegmentJob, prompt: str, take: int) -> GenerationRequest:
     )
 
 
+def _submit(
+    job: SegmentJob, provider: Provider, take: int, key: str, reporter: ProgressReporter
+) -> RunRecord:
+    journal = job.journal
+    request = _request(job, take)
+    intent = JournalEntry(
+        key, job.segment_id, take, provider.name, request.model, "", now(),
+        project=str(job.project_dir), build=job.build_id,
+    )  # fmt: skip
+    journal.add(intent)  # a crash inside submit leaves this: never a silent resubmission
+    try:
+        handle = provider.submit(request, key)
+    except ProviderError as exc:
+        if exc.no_job:
+            journal.remove(key)  # the provider proved no job exists: nothing to pay for
+        elif not exc.may_be_billed:
+            raise ProviderError(str(exc), may_be_billed=True) from exc
+        raise
+    except Exception as exc:
+        raise _billed(
+            f"the submission failed after it may have reached {provider.name} ({_said(exc)}); "
+            "the next build asks the provider before paying again"
+        ) from exc
+    entry = replace(intent, job_id=handle.job_id, handle=handle.to_json())
+    journal.add(entry)
+    return _finish(job, provider, entry, handle, reporter)
+
+
+def _said(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class _LostJobError(Exception):
+    """The provider no longer knows a journaled job."""
+
+
 def _finish(
     job: SegmentJob,
     provider: Provider,
-    journal: JobJournal,
     entry: JournalEntry,
+    handle: JobHandle,
     reporter: ProgressReporter,
-    resumed: bool,
 ) -> RunRecord:
     """Poll the journaled job to its end, download it into the cache, drop the journal entry."""
-    try:
-        status = _wait(provider, entry.job_id, reporter, float(job.settings["seconds"]))
-    except ProviderError as exc:
-        if resumed and not isinstance(exc, GenerationFailedError):
-            raise ProviderError(
-                f"job {entry.job_id} (submitted {entry.submitted}) cannot be resumed: {exc} — "
-                f"it may have been billed; run again with {RESUBMIT_ENV}=1 to submit a new job",
-                may_be_billed=True,
-            ) from exc
-        raise
+    status, handle = _wait(job, provider, entry, handle, reporter)
+    journal = job.journal
     if status.state is not JobState.SUCCEEDED:
         journal.remove(entry.key)
         said = status.message or status.state.value
-        raise GenerationFailedError(f"job {entry.job_id} {status.state.value}: {said}")
-    part = job.cache_dir / "incoming" / f"{entry.key}.mp4"
-    provider.download(entry.job_id, part)
-    cost = status.cost_usd
-    if cost is None and job.price_per_second is not None:
-        cost = round(job.price_per_second * float(job.settings["seconds"]), 6)
-    record = RunRecord(
-        entry.key, "", provider.name, entry.model, entry.job_id, entry.submitted, now(), cost,
-        __version__, job.segment_id, entry.take,
-    )  # fmt: skip
-    stored = GenerationStore(job.cache_dir).put(part, record)
-    part.unlink(missing_ok=True)
+        raise GenerationFailedError(f"job {handle.job_id} {status.state.value}: {said}")
+    incoming = job.cache_dir / "incoming"
+    part = incoming / f"{entry.key}.{os.getpid()}.{uuid.uuid4().hex[:8]}.mp4"
+    try:
+        provider.download(handle, part)
+        cost = _cost(job, status)
+        record = RunRecord(
+            entry.key, "", provider.name, entry.model, handle.job_id, entry.submitted, now(),
+            cost, __version__, job.segment_id, entry.take,
+        )  # fmt: skip
+        stored = GenerationStore(job.cache_dir).put(part, record)
+    finally:
+        part.unlink(missing_ok=True)
     journal.remove(entry.key)
     return stored
 
 
-def _wait(provider: Provider, job_id: str, reporter: ProgressReporter, seconds: float) -> JobStatus:
+def _cost(job: SegmentJob, status: JobStatus) -> float | None:
+    """What the provider reports; for a free provider with ``price_per_second`` set (a
+    rehearsal), what that price says."""
+    cost = status.cost_usd
+    if not cost and job.price_override is not None:
+        return round(job.price_override * float(job.settings["seconds"]), 6)
+    return cost
+
+
+def _wait(
+    job: SegmentJob,
+    provider: Provider,
+    entry: JournalEntry,
+    handle: JobHandle,
+    reporter: ProgressReporter,
+) -> tuple[JobStatus, JobHandle]:
+    """Poll at the provider's cadence until the job is final, within ``job_timeout``."""
+    seconds = float(job.settings["seconds"])
     detail = f"{provider.name} {seconds:g} s"
-    deadline = time.monotonic() + JOB_TIMEOUT
+    deadline = time.monotonic() + job.transport.job_timeout
     while True:
-        status = provider.poll(job_id)
+        try:
+            status = provider.poll(handle)
+        except JobNotFoundError as exc:
+            raise _LostJobError(str(exc)) from exc
+        if status.handle is not None and status.handle != handle:
+            handle = status.handle
+            job.journal.add(replace(entry, job_id=handle.job_id, handle=handle.to_json()))
         reporter.job(status, detail)
         if status.state.is_final:
-            return status
+            return status, handle
         if time.monotonic() > deadline:
-            raise ProviderError(f"job {job_id} still not done after {JOB_TIMEOUT} s")
-        time.sleep(POLL_INTERVAL)
+            raise ProviderError(
+                f"job {handle.job_id} still not done after {job.transport.job_timeout:g} s — "
+                "it stays journaled; the next build goes back to polling it",
+                may_be_billed=True,
+            )
+        time.sleep(_interval(job.transport, status))
+
+
+def _interval(transport: Transport, status: JobStatus) -> float:
+    if status.poll_after is not None:
+        return max(status.poll_after, transport.poll_interval or 0.0)
+    return transport.poll_interval or DEFAULT_POLL_INTERVAL

@@ -35,6 +35,13 @@ def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: 
     return hashlib.sha256(canonical_request(prompt, settings, take, reference)).hexdigest()
 
 
+def take_keys(
+    prompt: str, settings: Mapping[str, Any], takes: int, reference: str | None
+) -> dict[int, str]:
+    """The request key of each take of a segment (the one place keys are made from a plan)."""
+    return {n: request_key(prompt, settings, n, reference) for n in range(1, takes + 1)}
+
+
 def short(digest: str | None) -> str:
     """The first 12 hex digits, for messages and listings."""
     return (digest or "-")[:12]

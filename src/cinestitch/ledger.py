@@ -1,8 +1,10 @@
-"""The build's ledger: every clip a build obtained, where from, and what it cost.
+"""A build's ledger: every clip it obtained, where from, and what it cost.
 
-Generate actions append one JSON line each (they may run in parallel processes, so a line
-is one ``O_APPEND`` write); the build prints the summary at its end, and the lock keeps the
-project's running total.
+Each build has its own ledger file under ``.cinestitch/builds/<build id>.jsonl`` (so two
+builds at once never print each other's lines); generate steps append one JSON line each
+(they may run in parallel processes, so a line is one ``O_APPEND`` write) and the build
+prints the summary at its end. Beside it, ``<build id>.plan.json`` holds what the budget step
+approved: the takes the plan announced and their estimated cost.
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cinestitch.atomic import file_mode, write_text_atomic
 from cinestitch.explain import dollars
 
 PAID_SOURCES = ("generated", "resumed")
 """Sources that mean a provider job ran for this build."""
+KEEP_BUILDS = 20
+"""How many past builds' ledgers are kept."""
 
 
 @dataclass(frozen=True)
@@ -28,34 +33,80 @@ class LedgerLine:
     provider: str
     seconds: float
     cost_usd: float | None
+    planned: bool = True
+    """The budget step announced this take (False: found necessary only while building)."""
 
     @property
     def paid(self) -> bool:
         return self.source in PAID_SOURCES
 
 
-def start_ledger(path: Path) -> None:
-    """Begin a new build's ledger (the previous build's is dropped)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("", encoding="utf-8")
+@dataclass(frozen=True)
+class Approved:
+    """What the budget step let this build generate."""
+
+    takes: frozenset[tuple[str, int]]
+    cost: float
 
 
-def append_ledger(path: Path, line: LedgerLine) -> None:
+def ledger_path(state_dir: Path, build_id: str) -> Path:
+    return state_dir / "builds" / f"{build_id}.jsonl"
+
+
+def start_ledger(state_dir: Path, build_id: str, approved: Approved) -> None:
+    """Begin a build's ledger and record its approved plan; drop old builds' files."""
+    directory = state_dir / "builds"
+    directory.mkdir(parents=True, exist_ok=True)
+    data = {"takes": sorted(approved.takes), "cost": approved.cost}
+    write_text_atomic(directory / f"{build_id}.plan.json", json.dumps(data) + "\n")
+    ledgers = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
+    for old in ledgers[:-KEEP_BUILDS]:
+        old.unlink(missing_ok=True)
+        old.with_suffix(".plan.json").unlink(missing_ok=True)
+
+
+def read_approved(state_dir: Path, build_id: str) -> Approved | None:
+    try:
+        data = json.loads((state_dir / "builds" / f"{build_id}.plan.json").read_text("utf-8"))
+        takes = frozenset((str(s), int(n)) for s, n in data["takes"])
+        return Approved(takes, float(data["cost"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def append_ledger(state_dir: Path, build_id: str, line: LedgerLine) -> None:
+    path = ledger_path(state_dir, build_id)
     path.parent.mkdir(parents=True, exist_ok=True)
+    approved = read_approved(state_dir, build_id)
+    if line.paid and approved is not None:
+        line = LedgerLine(
+            **{**asdict(line), "planned": (line.segment, line.take) in approved.takes}
+        )
     data = (json.dumps(asdict(line), ensure_ascii=False) + "\n").encode("utf-8")
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, file_mode())
     try:
         os.write(fd, data)
     finally:
         os.close(fd)
 
 
-def read_ledger(path: Path) -> list[LedgerLine]:
+def read_ledger(state_dir: Path, build_id: str) -> list[LedgerLine]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = ledger_path(state_dir, build_id).read_text(encoding="utf-8").splitlines()
     except OSError:
         return []
-    return [LedgerLine(**json.loads(text)) for text in lines if text.strip()]
+    found = []
+    for text in lines:
+        try:
+            found.append(LedgerLine(**json.loads(text)))
+        except (ValueError, TypeError):
+            continue  # a line cut short by a full disk or a kill
+    return found
+
+
+def build_spend(state_dir: Path, build_id: str, unplanned_only: bool = False) -> float:
+    lines = read_ledger(state_dir, build_id)
+    return sum(x.cost_usd or 0.0 for x in lines if x.paid and (not unplanned_only or not x.planned))
 
 
 def format_ledger(lines: Iterable[LedgerLine], spent_total: float | None = None) -> str:

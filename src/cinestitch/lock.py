@@ -3,23 +3,31 @@
 The manifest declares; the lock records (like ``dvc.yaml`` and ``dvc.lock``). Per segment it
 keeps the request key of the selected take, the clip's digest, cost, provider, model and job
 id, plus the prompt, settings and reference digest that made it, so a review diff reads as
-"this prompt changed, so this clip changed". With the lock and the cache a fresh clone builds
-the same video with no provider call; the plan reads the lock, not doit's database, to decide
-what is current. Keys are sorted and the layout is fixed, so diffs stay small.
+"this prompt changed, so this clip changed", and what the segment has cost over all builds.
+There is no project-wide running total in the file (it is the sum of the segments'), so two
+branches that regenerated different segments merge without a conflict. Keys are sorted and
+the layout is fixed, so diffs stay small.
+
+During a build, generate steps do not rewrite the lock: each writes its segment's new entry
+(and each paid take's cost) as a small pending file under ``.cinestitch/lock-pending/``, and
+the build merges them into the lock once at its end. Readers see the lock with the pending
+files applied, so an interrupted build loses nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-from collections.abc import Callable, Iterator, Mapping
+import json
+import uuid
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from cinestitch.atomic import write_text_if_changed
+from cinestitch.atomic import write_text_atomic, write_text_if_changed
 from cinestitch.errors import Problem, ProjectError
 
 LOCK_NAME = "cinestitch.lock"
@@ -28,6 +36,7 @@ HEADER = (
     "# cinestitch.lock: what was generated for each segment (written by the build).\n"
     "# Commit it with the project: with it and the cache, a clone rebuilds without paying.\n"
 )
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True)
@@ -59,34 +68,51 @@ class LockEntry:
     """Digest of the upstream clip whose last frame was the reference (chained segments)."""
     takes: Mapping[int, TakeRecord] = field(default_factory=dict)
     """Every take, when the segment asks for more than one."""
+    spent_usd: float = 0.0
+    """What generating this segment has cost over all builds."""
+
+    def same_clips(self, other: LockEntry) -> bool:
+        """Both name the same clips from the same inputs (a rebuild that made the same bytes
+        with a new job is no change worth a diff)."""
+
+        def clips(e: LockEntry) -> tuple[object, ...]:
+            takes = tuple(sorted((n, t.key, t.output) for n, t in e.takes.items()))
+            return (e.take, e.key, e.output, e.reference, e.reference_source, takes)
+
+        return clips(self) == clips(other)
 
 
 @dataclass(frozen=True)
 class Lock:
     segments: Mapping[str, LockEntry] = field(default_factory=dict)
-    spent_usd: float = 0.0
-    """Everything this project has paid for generation, over all builds."""
+
+    @property
+    def spent_usd(self) -> float:
+        """Everything this project has paid for generation (the segments' spend)."""
+        return round(sum(e.spent_usd for e in self.segments.values()), 6)
 
     def entry(self, segment_id: str) -> LockEntry | None:
         return self.segments.get(segment_id)
 
     def with_entry(self, segment_id: str, entry: LockEntry, spent: float = 0.0) -> Lock:
-        return replace(
-            self,
-            segments={**self.segments, segment_id: entry},
-            spent_usd=round(self.spent_usd + spent, 6),
-        )
+        """The lock with ``entry`` for the segment, keeping what it had spent, plus
+        ``spent``; an entry naming the same clips as the old one keeps the old one."""
+        old = self.segments.get(segment_id)
+        base = old.spent_usd if old is not None else 0.0
+        chosen = old if old is not None and old.same_clips(entry) else entry
+        chosen = replace(chosen, spent_usd=round(base + spent, 6))
+        return replace(self, segments={**self.segments, segment_id: chosen})
 
-    def spending(self, amount: float) -> Lock:
-        return replace(self, spent_usd=round(self.spent_usd + amount, 6))
+    def spending(self, segment_id: str, amount: float) -> Lock:
+        """The lock with ``amount`` more spent on an existing segment entry."""
+        old = self.segments.get(segment_id)
+        if old is None:
+            return self
+        entry = replace(old, spent_usd=round(old.spent_usd + amount, 6))
+        return replace(self, segments={**self.segments, segment_id: entry})
 
-    def keeping(self, segment_ids: set[str]) -> Lock:
-        """Without entries for segments the manifest no longer has."""
-        kept = {k: v for k, v in self.segments.items() if k in segment_ids}
-        return replace(self, segments=kept)
 
-
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
     """Block style for multi-line text, so prompts read as prose in diffs."""
 
 
@@ -98,18 +124,20 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
+def entry_json(entry: LockEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["settings"] = dict(entry.settings)
+    if entry.takes:
+        data["takes"] = {n: asdict(t) for n, t in sorted(entry.takes.items())}
+    else:
+        del data["takes"]
+    return data
+
+
 def render_lock(lock: Lock) -> str:
     """The lock file's text (pure; stable for equal locks)."""
-    segments: dict[str, Any] = {}
-    for sid, entry in lock.segments.items():
-        data = asdict(entry)
-        data["settings"] = dict(entry.settings)
-        if entry.takes:
-            data["takes"] = {n: asdict(t) for n, t in sorted(entry.takes.items())}
-        else:
-            del data["takes"]
-        segments[sid] = data
-    body = {"lock_version": LOCK_VERSION, "spent_usd": lock.spent_usd, "segments": segments}
+    segments = {sid: entry_json(entry) for sid, entry in lock.segments.items()}
+    body = {"lock_version": LOCK_VERSION, "segments": segments}
     text = yaml.dump(body, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=100)
     return HEADER + text
 
@@ -117,11 +145,11 @@ def render_lock(lock: Lock) -> str:
 def parse_lock(text: str, name: str = LOCK_NAME) -> Lock:
     """Read a lock's text; a damaged lock is a one-line ``ProjectError``."""
     try:
-        data = yaml.safe_load(text) or {}
+        data = yaml.load(text, Loader=_Loader) or {}
         if not isinstance(data, dict) or data.get("lock_version") != LOCK_VERSION:
             raise ValueError(f"not a version {LOCK_VERSION} lock")
-        segments = {str(sid): _entry(raw) for sid, raw in (data.get("segments") or {}).items()}
-        return Lock(segments, float(data.get("spent_usd", 0.0)))
+        segments = {str(sid): parse_entry(raw) for sid, raw in (data.get("segments") or {}).items()}
+        return Lock(segments)
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -130,9 +158,10 @@ def parse_lock(text: str, name: str = LOCK_NAME) -> Lock:
         raise ProjectError([Problem(name, line, "", message)]) from exc
 
 
-def _entry(raw: dict[str, Any]) -> LockEntry:
-    takes = {int(n): TakeRecord(**t) for n, t in (raw.pop("takes", None) or {}).items()}
-    return LockEntry(**raw, takes=takes)
+def parse_entry(raw: Mapping[str, Any]) -> LockEntry:
+    data = dict(raw)
+    takes = {int(n): TakeRecord(**t) for n, t in (data.pop("takes", None) or {}).items()}
+    return LockEntry(**data, takes=takes)
 
 
 def load_lock(path: Path) -> Lock:
@@ -144,8 +173,61 @@ def load_lock(path: Path) -> Lock:
     return parse_lock(text, path.name)
 
 
+@dataclass(frozen=True)
+class Pending:
+    """What generate steps wrote since the lock was last merged."""
+
+    entries: Mapping[str, LockEntry] = field(default_factory=dict)
+    spends: Mapping[str, float] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+
+
+def read_pending(directory: Path) -> Pending:
+    """The pending entries and spends in ``directory`` (unreadable files are skipped: each
+    is written atomically, so one that does not parse is not ours)."""
+    entries: dict[str, LockEntry] = {}
+    spends: dict[str, float] = {}
+    files = []
+    for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
+        if path.name.startswith("."):
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            sid = str(data["segment"])
+            if data["kind"] == "entry":
+                entries[sid] = parse_entry(data["entry"])
+            else:
+                spends[sid] = round(spends.get(sid, 0.0) + float(data["amount"]), 6)
+        except (OSError, ValueError, TypeError, KeyError):
+            continue
+        files.append(path)
+    return Pending(entries, spends, tuple(files))
+
+
+def apply_pending(lock: Lock, pending: Pending) -> Lock:
+    """The lock as it will be once ``pending`` is merged (pure)."""
+    for sid, entry in pending.entries.items():
+        lock = lock.with_entry(sid, entry)
+    for sid, amount in pending.spends.items():
+        lock = lock.spending(sid, amount)
+    return lock
+
+
+def write_pending_entry(directory: Path, segment_id: str, entry: LockEntry) -> None:
+    data = {"kind": "entry", "segment": segment_id, "entry": entry_json(entry)}
+    write_text_atomic(directory / f"{segment_id}.entry.json", json.dumps(data) + "\n")
+
+
+def write_pending_spend(directory: Path, segment_id: str, amount: float) -> None:
+    """Record a paid take's cost at once, so a later failure does not lose it."""
+    data = {"kind": "spend", "segment": segment_id, "amount": amount}
+    name = f"{segment_id}.spend-{uuid.uuid4().hex[:12]}.json"
+    write_text_atomic(directory / name, json.dumps(data) + "\n")
+
+
 @contextlib.contextmanager
-def _exclusive(mutex: Path) -> Iterator[None]:
+def exclusive(mutex: Path) -> Iterator[None]:
+    """Hold the project's lock mutex (parallel steps and builds take turns)."""
     mutex.parent.mkdir(parents=True, exist_ok=True)
     with open(mutex, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
@@ -155,9 +237,19 @@ def _exclusive(mutex: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def update_lock(path: Path, mutex: Path, change: Callable[[Lock], Lock]) -> Lock:
-    """Read, change and write the lock while holding ``mutex`` (parallel builds take turns)."""
-    with _exclusive(mutex):
-        lock = change(load_lock(path))
-        write_text_if_changed(path, render_lock(lock))
-    return lock
+def merge_pending(path: Path, pending_dir: Path, mutex: Path) -> Lock:
+    """Fold the pending files into the lock file (written only if it changed) and remove
+    them; a spend for a segment with no entry yet stays pending."""
+    with exclusive(mutex):
+        lock = load_lock(path)
+        pending = read_pending(pending_dir)
+        merged = apply_pending(lock, pending)
+        if pending.files:
+            write_text_if_changed(path, render_lock(merged))
+        for file in pending.files:
+            name = file.name
+            sid = name.split(".", 1)[0]
+            if ".spend-" in name and merged.entry(sid) is None:
+                continue
+            file.unlink(missing_ok=True)
+    return merged

@@ -68,14 +68,14 @@ class BuildPaths:
         return self.state / "lock.mutex"
 
     @property
-    def journal(self) -> Path:
-        """Submitted jobs not yet in the cache (see ``cache.journal``)."""
-        return self.state / "jobs"
+    def lock_pending(self) -> Path:
+        """Lock entries written by a build in progress (see ``lock``)."""
+        return self.state / "lock-pending"
 
     @property
-    def ledger(self) -> Path:
-        """What the current build generated or restored, one JSON line each."""
-        return self.state / "ledger.jsonl"
+    def digest_memo(self) -> Path:
+        """Digests of build/ files by size and mtime (a speed-up only)."""
+        return self.state / "digests.json"
 
     @property
     def default_cache(self) -> Path:

@@ -1,20 +1,25 @@
-"""A project's build state on disk: which cache it uses, and the facts the forecast reads.
+"""A project's build state, read once per process, and the one answer to "is it up to date".
 
-The forecast itself is pure (``forecast.py``); this module gathers its inputs: the lock,
-what the cache holds, and the pixel digests of image references.
+``ProjectState`` is a snapshot: the lock (with the pending entries of a build in progress),
+the cache, the job journal and the digests of build/ files, each read at most once. The
+forecast (pure, ``forecast.py``) decides from it; doit's up-to-date checks, ``doit plan``,
+``doit why``, the budget step and the generate step all read that one forecast, so they
+cannot disagree, and a no-op build costs a ``stat`` per clip rather than a parse of the lock
+per segment.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from cinestitch.cache import GenerationStore, JobJournal, file_digest
-from cinestitch.errors import CinestitchError
+from cinestitch.cache import GenerationStore, JobJournal
+from cinestitch.cache.journal import JournalDamagedError
+from cinestitch.digests import DigestMemo
 from cinestitch.forecast import Forecast, forecast_build
-from cinestitch.lock import Lock, load_lock
-from cinestitch.media import pixel_digest
-from cinestitch.plan import BuildPlan
+from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
+from cinestitch.plan import BuildPaths, BuildPlan
 from cinestitch.prices import Price, find_price
 
 CACHE_ENV = "CINESTITCH_CACHE"
@@ -33,73 +38,152 @@ def open_store(plan: BuildPlan) -> GenerationStore:
     return GenerationStore(cache_dir(plan))
 
 
+def journal_dir(cache: Path) -> Path:
+    """Jobs in flight live with the cache, so every build sharing it sees them."""
+    return cache / "jobs"
+
+
 def project_price(plan: BuildPlan) -> Price | None:
     spec, out = plan.project.provider, plan.project.output
     return find_price(spec.name, spec.model, out.height, spec.price_per_second)
 
 
-class StoreView:
-    """The forecast's view of the cache, plus the build files the lock vouches for (a clip
-    in build/ whose digest the lock recorded is kept, not regenerated)."""
+def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
+    """Each segment's price (a segment may use another provider or model)."""
+    out = plan.project.output
+    prices: dict[str, Price | None] = {}
+    for step in plan.steps:
+        spec = getattr(step.segment, "provider", None) or plan.project.provider
+        prices[step.segment.id] = find_price(
+            str(step.settings["provider"]), str(step.settings["model"]), out.height,
+            spec.price_per_second,
+        )  # fmt: skip
+    return prices
 
-    def __init__(self, store: GenerationStore, plan: BuildPlan, lock: Lock) -> None:
-        self.store, self.plan, self.lock = store, plan, lock
-        self.journal = JobJournal(plan.paths.journal)
-        self._digests: dict[Path, str | None] = {}
 
+def load_current_lock(paths: BuildPaths) -> Lock:
+    """The lock with the pending entries of an unfinished build applied."""
+    return apply_pending(load_lock(paths.lock), read_pending(paths.lock_pending))
+
+
+@dataclass
+class ProjectState:
+    """Everything the forecast reads, gathered once."""
+
+    plan: BuildPlan
+    lock: Lock
+    store: GenerationStore
+    journal: JobJournal
+    memo: DigestMemo
+    _kept: dict[str, str] = field(default_factory=dict)
+    """Request key -> clip digest for clips in build/ that the lock vouches for."""
+
+    @classmethod
+    def load(cls, plan: BuildPlan) -> ProjectState:
+        cache = cache_dir(plan)
+        state = cls(
+            plan,
+            load_current_lock(plan.paths),
+            GenerationStore(cache),
+            JobJournal(journal_dir(cache)),
+            DigestMemo(plan.paths.digest_memo),
+        )
+        state._index_build()
+        return state
+
+    def _index_build(self) -> None:
+        """One pass over the lock: which of its clips build/ holds (a stat each)."""
+        paths = self.plan.paths
+        for sid, entry in self.lock.segments.items():
+            if self.memo.digest(paths.clip(sid)) == entry.output:
+                self._kept.setdefault(entry.key, entry.output)
+            for n, take in entry.takes.items():
+                if take.key not in self._kept and (
+                    self.memo.digest(paths.take_clip(sid, n)) == take.output
+                ):
+                    self._kept[take.key] = take.output
+        self.memo.save()
+
+    # The forecast's CacheView.
     def in_flight(self, key: str) -> str | None:
-        entry = self.journal.find(key)
+        try:
+            entry = self.journal.find(key)
+        except JournalDamagedError:
+            return "unreadable journal entry"
         if entry is None or not entry.job_id:
-            return None  # a submission cut short is not resumable: the build will say so
+            return None  # a submission cut short is looked up by the build
         return entry.job_id
 
     def available(self, key: str) -> bool:
-        return self.store.has(key) or self._kept_in_build(key) is not None
+        return key in self._kept or self.store.lookup(key) is not None
 
     def output_of(self, key: str) -> str | None:
+        if key in self._kept:
+            return self._kept[key]
         record = self.store.record(key)
-        return record.output if record is not None else self._kept_in_build(key)
+        return record.output if record is not None else None
 
     def frame_of(self, output: str, sharpest_of: int) -> str | None:
         return self.store.frame_digest(output, sharpest_of)
 
-    def _kept_in_build(self, key: str) -> str | None:
-        for sid, entry in self.lock.segments.items():
-            if entry.key == key and self._digest(self.plan.paths.clip(sid)) == entry.output:
-                return entry.output
-            for n, take in entry.takes.items():
-                path = self.plan.paths.take_clip(sid, n)
-                if take.key == key and self._digest(path) == take.output:
-                    return take.output
-        return None
+    def damaged(self, key: str) -> str | None:
+        record = self.store.record(key)
+        return record.output if record is not None and self.store.is_damaged(key) else None
 
-    def _digest(self, path: Path) -> str | None:
-        if path not in self._digests:
-            self._digests[path] = file_digest(path) if path.is_file() else None
-        return self._digests[path]
+    def built(self, segment_id: str, output: str) -> bool:
+        return self.memo.digest(self.plan.paths.clip(segment_id)) == output
+
+    def kept_output(self, key: str) -> str | None:
+        """The digest of the clip in build/ for ``key`` that the lock vouches for."""
+        return self._kept.get(key)
+
+    def forecast(self) -> Forecast:
+        plan = self.plan
+        digests = image_digests(plan, self.memo)
+        return forecast_build(
+            plan, self.lock, self, digests, project_price(plan), step_prices(plan)
+        )
 
 
-def image_digests(plan: BuildPlan) -> dict[str, str]:
-    """Pixel digests of the project images that segments start from."""
-    return {
-        step.segment.id: pixel_digest(step.reference)
-        for step in plan.steps
-        if step.reference is not None and step.reference_segment is None
-    }
+def image_digests(plan: BuildPlan, memo: DigestMemo) -> dict[str, str]:
+    """Pixel digests of the project images that segments start from (memoised by file
+    signature, so a no-op build decodes no image)."""
+    found: dict[str, str] = {}
+    for step in plan.steps:
+        if step.reference is not None and step.reference_segment is None:
+            digest = memo.pixels(step.reference)
+            if digest is not None:
+                found[step.segment.id] = digest
+    memo.save()
+    return found
+
+
+_FORECASTS: dict[int, tuple[BuildPlan, Forecast, Lock]] = {}
+
+
+def current_forecast(plan: BuildPlan) -> tuple[Forecast, Lock]:
+    """The forecast for ``plan``, computed once per process (the snapshot every check,
+    plan, budget and generate step of this process reads)."""
+    known = _FORECASTS.get(id(plan))
+    if known is None or known[0] is not plan:
+        state = ProjectState.load(plan)
+        known = (plan, state.forecast(), state.lock)
+        _FORECASTS[id(plan)] = known
+    return known[1], known[2]
+
+
+def forget_forecast() -> None:
+    """Drop the snapshot (after the state changed under this process, e.g. a merge)."""
+    _FORECASTS.clear()
 
 
 def run_forecast(plan: BuildPlan) -> tuple[Forecast, Lock]:
-    """Read the lock, the cache and the reference images, and forecast the build."""
-    lock = load_lock(plan.paths.lock)
-    view = StoreView(open_store(plan), plan, lock)
-    return forecast_build(plan, lock, view, image_digests(plan), project_price(plan)), lock
+    """A fresh forecast (for commands that report on the project as it is now)."""
+    state = ProjectState.load(plan)
+    return state.forecast(), state.lock
 
 
-def clip_matches_lock(lock_path: Path, segment_id: str, clip: Path) -> bool:
-    """doit's up-to-date check for a generate task: the clip in build/ is the one the lock
-    records, so the lock (say, pulled from a teammate) rather than doit's memory decides."""
-    try:
-        entry = load_lock(lock_path).entry(segment_id)
-        return entry is not None and clip.is_file() and file_digest(clip) == entry.output
-    except (CinestitchError, OSError):
-        return False
+def is_generated(plan: BuildPlan, segment_id: str) -> bool:
+    """doit's up-to-date check for ``generate:<id>``: the forecast says up to date."""
+    forecast, _ = current_forecast(plan)
+    return forecast.is_up_to_date(segment_id)

@@ -1,26 +1,45 @@
 """Turn a project's ``BuildPlan`` into doit tasks: render → generate → frame → stitch.
 
-Task names are ``<step>:<segment-id>``. doit's file dependencies make the build incremental:
-a segment regenerates exactly when its prompt file, its settings file or its reference image
-changed (each written only when its content changes), and the stitch reruns when a clip or a
-stitch setting changed.
+Task names are ``<step>:<segment-id>``. Whether ``generate:<id>`` must run is decided by the
+forecast alone (``state.is_generated``: the same answer ``doit plan``, ``why`` and the budget
+step print); its file dependency on the reference image only orders it after the step that
+makes that image. Conform, frame and stitch steps rerun when their input clip or a setting
+changed.
+
+Loading this module imports neither PyAV, numpy nor Pillow: the steps import them when they
+run, so ``doit list`` and a no-op build stay fast.
 """
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from doit.tools import config_changed
 
 from cinestitch import actions
+from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
-from cinestitch.generation import SegmentJob
+from cinestitch.generation import Budgets, SegmentJob
+from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
 from cinestitch.plan import BuildPlan, SegmentStep, canonical_json, plan_build, stitch_settings
-from cinestitch.state import cache_dir, clip_matches_lock, project_price
+from cinestitch.state import (
+    cache_dir,
+    is_generated,
+    journal_dir,
+    load_current_lock,
+    step_prices,
+)
+
+BUILD_ID_ENV = "CINESTITCH_BUILD_ID"
+EXIT_INTERRUPTED = 130
 
 DOIT_CONFIG: dict[str, Any] = {
     "verbosity": 2,
@@ -60,16 +79,49 @@ def load_plan_or_exit(project_dir: str | Path) -> BuildPlan:
         raise SystemExit(EXIT_PROJECT_ERROR) from None
 
 
+def build_id() -> str:
+    """This build's id, shared by its processes (``doit -n`` forks inherit it)."""
+    return os.environ.setdefault(BUILD_ID_ENV, uuid.uuid4().hex[:12])
+
+
+class Interrupted(SystemExit):
+    """Ctrl-C: the build stops without a traceback; journaled jobs are resumed next time."""
+
+
+def _on_interrupt(plan: BuildPlan, main_pid: int) -> None:
+    """Turn Ctrl-C into one line saying what is still running at the provider."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if os.getpid() == main_pid:
+            journal = JobJournal(journal_dir(cache_dir(plan)))
+            ours = [e for e in journal.pending() if e.build == build_id() and e.job_id]
+            if ours:
+                jobs = "1 job is" if len(ours) == 1 else f"{len(ours)} jobs are"
+                said = f"interrupted — {jobs} still running at the provider; the next build "
+                said += "resumes them (nothing is paid twice)"
+            else:
+                said = "interrupted — no job was left running; the next build carries on"
+            print(f"\n{said}", file=sys.stderr, flush=True)
+        raise Interrupted(EXIT_INTERRUPTED)
+
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, handler)
+
+
 def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     """All doit tasks of the project in ``project_dir`` (a directory or its dodo.py)."""
     plan = load_plan_or_exit(project_dir)
+    _on_interrupt(plan, os.getpid())
+    lock = load_current_lock(plan.paths)
     yield budget_task(plan)
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
     for step in plan.steps:
         yield render_task(plan, step)
     yield from _group("generate", "Generate each segment's clip with the provider.")
+    prices = step_prices(plan)
     for step in plan.steps:
-        yield generate_task(plan, step)
+        yield generate_task(plan, step, lock, prices)
     yield from _group("conform", "Re-encode clips once where stitching could not copy them.")
     for step in plan.steps:
         yield conform_task(plan, step)
@@ -98,8 +150,8 @@ def budget_task(plan: BuildPlan) -> TaskDict:
     return {
         "basename": "budget",
         "doc": "Print what the build will generate and cost; stop if over budget.",
-        "actions": [(actions.run_budget, [plan])],
-        "teardown": [(actions.print_ledger, [plan])],
+        "actions": [(actions.run_budget, [plan, build_id()])],
+        "teardown": [(actions.print_ledger, [plan, build_id()])],
         "uptodate": [False],
         "verbosity": 2,
     }
@@ -126,13 +178,13 @@ def render_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     }
 
 
-def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+def generate_task(
+    plan: BuildPlan, step: SegmentStep, lock: Lock, prices: dict[str, Any]
+) -> TaskDict:
     sid = step.segment.id
-    deps = [plan.paths.prompt(sid), plan.paths.settings(sid)]
-    if step.reference is not None:
-        deps.append(step.reference)
+    deps = [step.reference] if step.reference is not None else []
     takes = step.segment.takes
-    job = segment_job(plan, step)
+    job = segment_job(plan, step, lock, prices.get(sid))
     sheet = plan.paths.contact_sheet(sid)
     targets = [job.clip, *((*job.take_clips, sheet) if takes > 1 else ())]
     return {
@@ -144,34 +196,40 @@ def generate_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "actions": [(actions.run_generate, [job, sheet])],
         "file_dep": [_rel(plan, p) for p in deps],
         "task_dep": ["budget"],
-        "uptodate": [(clip_matches_lock, [plan.paths.lock, sid, job.clip])],
+        "uptodate": [(is_generated, [plan, sid])],
         "targets": [_rel(plan, p) for p in targets],
         "clean": True,
     }
 
 
-def segment_job(plan: BuildPlan, step: SegmentStep) -> SegmentJob:
+def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> SegmentJob:
     sid, paths = step.segment.id, plan.paths
     upstream = step.reference_segment
-    spec = plan.project.provider
-    price = project_price(plan)
+    spec = getattr(step.segment, "provider", None) or plan.project.provider
+    budget = plan.project.budget
+    transport = spec.transport() if hasattr(spec, "transport") else None
     return SegmentJob(
         segment_id=sid,
+        prompt=step.prompt,
         settings=step.settings,
         takes=step.segment.takes,
         take=step.segment.take,
-        prompt_path=paths.prompt(sid),
         reference=step.reference,
         reference_clip=paths.clip(upstream) if upstream else None,
         clip=paths.clip(sid),
         take_clips=tuple(paths.take_clip(sid, n) for n in range(1, step.segment.takes + 1)),
         cache_dir=cache_dir(plan),
-        journal_dir=paths.journal,
-        provider_dir=paths.provider_work(spec.name),
-        lock_path=paths.lock,
-        lock_mutex=paths.lock_mutex,
-        ledger_path=paths.ledger,
-        price_per_second=price.per_second if price is not None else None,
+        provider_dir=paths.provider_work(str(step.settings["provider"])),
+        project_dir=plan.project.root,
+        lock_pending=paths.lock_pending,
+        state_dir=paths.state,
+        build_id=build_id(),
+        locked=lock.entry(sid),
+        price_override=spec.price_per_second,
+        budgets=Budgets(
+            budget.build, budget.total, lock.spent_usd, price.per_second if price else None
+        ),
+        **({"transport": transport} if transport is not None else {}),
     )
 
 

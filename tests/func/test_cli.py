@@ -94,7 +94,8 @@ def test_plan_and_why_before_any_build(make_project: ProjectFactory) -> None:
     assert plan.returncode == 0, plan.stderr
     rows = {line.split()[0]: line for line in plan.stdout.splitlines() if line.strip()}
     assert "generate" in rows["one"] and "not in cache" in rows["one"] and "$0.25" in rows["one"]
-    assert "reference frame changed (after 'one')" in rows["two"]
+    # nothing was built before: a chained segment is new, not "reference frame changed"
+    assert "new" in rows["two"] and "reference frame changed" not in rows["two"]
     assert "2 to generate, 2 s of video" in rows["total"] and "$0.50" in rows["total"]
     why = run_cli("why", "two", str(root))
     assert why.returncode == 0 and "chain:      one → two" in why.stdout

@@ -185,7 +185,7 @@ def kill_build_once_journaled(root: Path) -> Path:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    jobs = root / ".cinestitch" / "jobs"
+    jobs = root / ".cinestitch" / "cache" / "jobs"
     deadline = time.monotonic() + 60
     while not journaled(jobs) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -296,9 +296,10 @@ def test_concurrent_builds_share_one_cache(tmp_path: Path) -> None:
     assert not list(shared.rglob(".*.tmp*"))
 
 
-def test_submission_cut_short_is_not_repeated_silently(tmp_path: Path) -> None:
+def test_submission_cut_short_is_found_and_resumed(tmp_path: Path) -> None:
     """A build killed inside the submit call leaves a journal entry with no job id: the
-    next build cannot know whether it was billed, so it stops and says so."""
+    next build asks the provider, which knows the job by its request key, and resumes it
+    instead of paying again."""
     manifest = MANIFEST.replace(
         "price_per_second: 0.5}", "price_per_second: 0.5, options: {delay: 2}}"
     ).split("      - id: s2")[0]
@@ -307,7 +308,8 @@ def test_submission_cut_short_is_not_repeated_silently(tmp_path: Path) -> None:
     (entry,) = journaled(jobs)
     data = json.loads(entry.read_text())
     entry.write_text(json.dumps({**data, "job_id": ""}))
-    refused = run_doit(root)
-    said = refused.stdout + refused.stderr
-    assert refused.returncode != 0 and "interrupted before animatic answered" in said
-    assert "CINESTITCH_RESUBMIT=1" in said and provider_calls(root) == 1
+    resumed = run_doit(root)
+    said = resumed.stdout + resumed.stderr
+    assert resumed.returncode == 0, said
+    assert "of an interrupted submission — resuming it" in said
+    assert provider_calls(root) == 1

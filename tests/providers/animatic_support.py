@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from cinestitch.providers.base import GenerationRequest, JobStatus, Provider
+from cinestitch.providers.base import GenerationRequest, JobHandle, JobStatus, Provider
 
 POLL_EVERY = 0.05
 DEADLINE = 60.0
@@ -37,24 +37,24 @@ def tiny(**changes: Any) -> GenerationRequest:
     return replace(TINY, **changes)
 
 
-def wait_final(provider: Provider, job_id: str, deadline: float = DEADLINE) -> JobStatus:
+def wait_final(provider: Provider, handle: JobHandle, deadline: float = DEADLINE) -> JobStatus:
     """Poll every 0.05 s until the job is final; fail the test after ``deadline`` seconds."""
     end = time.monotonic() + deadline
     while True:
-        status = provider.poll(job_id)
+        status = provider.poll(handle)
         if status.state.is_final:
             return status
         if time.monotonic() > end:
-            pytest.fail(f"job {job_id} not final after {deadline} s: {status}")
+            pytest.fail(f"job {handle.job_id} not final after {deadline} s: {status}")
         time.sleep(POLL_EVERY)
 
 
 def generate(provider: Provider, request: GenerationRequest, dest: Path) -> Path:
     """submit -> poll until final -> download, asserting success; returns ``dest``."""
-    job_id = provider.submit(request)
-    status = wait_final(provider, job_id)
+    handle = provider.submit(request, "test-key")
+    status = wait_final(provider, handle)
     assert status.state.value == "succeeded", status
-    provider.download(job_id, dest)
+    provider.download(handle, dest)
     return dest
 
 

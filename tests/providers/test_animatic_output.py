@@ -33,7 +33,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Clips:
     expected = np.asarray(
         smooth_image(320, 200).resize((160, 100), Image.Resampling.LANCZOS).crop((0, 5, 160, 95))
     )
-    job_id = provider.submit(tiny(reference_image=reference))
+    job_id = provider.submit(tiny(reference_image=reference), "k")
     Image.new("RGB", (320, 200), "black").save(reference)  # the job uses its own copy
     assert wait_final(provider, job_id).state.value == "succeeded"
     provider.download(job_id, root / "referenced.mp4")

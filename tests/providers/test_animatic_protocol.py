@@ -18,7 +18,7 @@ from PIL import Image
 import cinestitch
 from cinestitch.errors import GenerationFailedError, ProviderError
 from cinestitch.providers.animatic import AnimaticProvider
-from cinestitch.providers.base import JobState
+from cinestitch.providers.base import JobHandle, JobState, LookupResult
 
 
 def journal(provider: AnimaticProvider) -> list[dict[str, object]]:
@@ -34,8 +34,8 @@ def test_construction_creates_nothing(tmp_path: Path) -> None:
 
 def test_job_goes_from_queued_to_succeeded(provider: AnimaticProvider, tmp_path: Path) -> None:
     """A job is pending right after submit, then succeeds at no cost and downloads."""
-    job_id = provider.submit(tiny())
-    assert job_id.startswith("anim-") and len(job_id) == 17
+    job_id = provider.submit(tiny(), "k")
+    assert job_id.job_id.startswith("anim-") and len(job_id.job_id) == 17
     assert provider.poll(job_id).state in (JobState.QUEUED, JobState.RUNNING)
     status = wait_final(provider, job_id)
     assert (status.state, status.progress, status.cost_usd) == (JobState.SUCCEEDED, 1.0, 0.0)
@@ -48,7 +48,7 @@ def test_delay_keeps_the_job_pending_and_leaves_the_output_alone(
 ) -> None:
     """With delay=1 the job stays queued for a second, then gives the undelayed bytes."""
     started = time.monotonic()
-    job_id = provider.submit(tiny(options={"delay": 1}))
+    job_id = provider.submit(tiny(options={"delay": 1}), "k")
     time.sleep(0.3)
     assert provider.poll(job_id).state is JobState.QUEUED
     assert wait_final(provider, job_id).state is JobState.SUCCEEDED
@@ -62,7 +62,7 @@ def test_fail_option_fails_the_job_with_its_message(
     provider: AnimaticProvider, tmp_path: Path
 ) -> None:
     """fail='content policy' makes the job FAILED with that message; download refuses."""
-    job_id = provider.submit(tiny(options={"fail": "content policy"}))
+    job_id = provider.submit(tiny(options={"fail": "content policy"}), "k")
     status = wait_final(provider, job_id)
     assert (status.state, status.message) == (JobState.FAILED, "content policy")
     with pytest.raises(ProviderError, match="failed: content policy"):
@@ -74,7 +74,7 @@ def test_worker_error_fails_the_job_in_one_line(provider: AnimaticProvider, tmp_
     """A reference that is not an image fails the job with a one-line message."""
     bogus = tmp_path / "ref.png"
     bogus.write_text("not a picture")
-    status = wait_final(provider, provider.submit(tiny(reference_image=bogus)))
+    status = wait_final(provider, provider.submit(tiny(reference_image=bogus), "k"))
     assert status.state is JobState.FAILED
     assert status.message and "\n" not in status.message
     assert "UnidentifiedImageError" in status.message
@@ -82,7 +82,7 @@ def test_worker_error_fails_the_job_in_one_line(provider: AnimaticProvider, tmp_
 
 def test_killed_worker_is_reported_failed(provider: AnimaticProvider) -> None:
     """SIGKILLing the worker turns the job FAILED with an explanation instead of hanging."""
-    job_id = provider.submit(tiny(options={"delay": 30}))
+    job_id = provider.submit(tiny(options={"delay": 30}), "k")
     pid = provider.worker_pid(job_id)
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
@@ -93,7 +93,7 @@ def test_killed_worker_is_reported_failed(provider: AnimaticProvider) -> None:
 
 def test_a_new_provider_instance_finishes_the_job(tmp_path: Path) -> None:
     """A job submitted by one instance is polled and downloaded by another (a restart)."""
-    job_id = AnimaticProvider(tmp_path / "state").submit(tiny())
+    job_id = AnimaticProvider(tmp_path / "state").submit(tiny(), "k")
     later = AnimaticProvider(tmp_path / "state")
     assert wait_final(later, job_id).state is JobState.SUCCEEDED
     later.download(job_id, tmp_path / "clip.mp4")
@@ -110,7 +110,8 @@ def test_job_survives_the_submitting_process_being_killed(tmp_path: Path) -> Non
         from cinestitch.providers.base import GenerationRequest
         request = GenerationRequest("animatic", "sketch", "orphan", 1.0, 96, 54, 12, 1,
                                     options={{"delay": 0.5}})
-        print(AnimaticProvider(Path({str(tmp_path / "state")!r})).submit(request), flush=True)
+        handle = AnimaticProvider(Path({str(tmp_path / "state")!r})).submit(request, "k")
+        print(handle.job_id, flush=True)
         time.sleep(60)
         """
     )
@@ -122,16 +123,18 @@ def test_job_survives_the_submitting_process_being_killed(tmp_path: Path) -> Non
         job_id = submitter.stdout.readline().strip()
         submitter.send_signal(signal.SIGKILL)
         submitter.wait()
-    assert wait_final(AnimaticProvider(tmp_path / "state"), job_id).state is JobState.SUCCEEDED
+    later = AnimaticProvider(tmp_path / "state")
+    assert wait_final(later, JobHandle("animatic", job_id)).state is JobState.SUCCEEDED
 
 
 def test_each_submit_appends_one_journal_line(provider: AnimaticProvider) -> None:
     """submits.jsonl gets one line per submit, with the prompt cut to 80 characters."""
     long_prompt = "a very long prompt " * 10
-    first = provider.submit(tiny(prompt=long_prompt, options={"fail": "no"}))
-    second = provider.submit(tiny(options={"fail": "no"}))
+    first = provider.submit(tiny(prompt=long_prompt, options={"fail": "no"}), "k1")
+    second = provider.submit(tiny(options={"fail": "no"}), "k2")
     lines = journal(provider)
-    assert [line["job_id"] for line in lines] == [first, second]
+    assert [line["job_id"] for line in lines] == [first.job_id, second.job_id]
+    assert [line["key"] for line in lines] == ["k1", "k2"]
     assert lines[0]["prompt"] == long_prompt[:80]
     assert (lines[1]["seconds"], lines[1]["size"]) == (2.0, "160x90")
     assert all(isinstance(line["time"], str) for line in lines)
@@ -154,7 +157,7 @@ def test_invalid_requests_are_refused_before_any_job(
 ) -> None:
     """A request outside the capabilities is refused at submit: no job, no journal line."""
     with pytest.raises(GenerationFailedError, match=words):
-        provider.submit(tiny(**changes))
+        provider.submit(tiny(**changes), "k")
     assert journal(provider) == []
     assert not (provider.work_dir / "jobs").exists() or not any(
         (provider.work_dir / "jobs").iterdir()
@@ -164,7 +167,7 @@ def test_invalid_requests_are_refused_before_any_job(
 def test_missing_reference_is_refused(provider: AnimaticProvider, tmp_path: Path) -> None:
     """A reference image that does not exist is refused at submit, naming the path."""
     with pytest.raises(GenerationFailedError, match=r"missing\.png"):
-        provider.submit(tiny(reference_image=tmp_path / "missing.png"))
+        provider.submit(tiny(reference_image=tmp_path / "missing.png"), "k")
     assert journal(provider) == []
 
 
@@ -172,8 +175,8 @@ def test_reference_is_copied_into_the_job(provider: AnimaticProvider, tmp_path: 
     """The job keeps its own copy of the reference, so later edits cannot change it."""
     reference = tmp_path / "hero.png"
     Image.new("RGB", (32, 18), "white").save(reference)
-    job_id = provider.submit(tiny(reference_image=reference, options={"fail": "stop"}))
-    copy = provider.work_dir / "jobs" / job_id / "reference.png"
+    job_id = provider.submit(tiny(reference_image=reference, options={"fail": "stop"}), "k")
+    copy = provider.work_dir / "jobs" / job_id.job_id / "reference.png"
     assert copy.read_bytes() == reference.read_bytes()
     wait_final(provider, job_id)
 
@@ -182,9 +185,37 @@ def test_reference_is_copied_into_the_job(provider: AnimaticProvider, tmp_path: 
 def test_unknown_job_is_a_provider_error(provider: AnimaticProvider, job_id: str) -> None:
     """Polling or downloading a job this work dir never saw raises ProviderError naming it."""
     with pytest.raises(ProviderError, match="unknown"):
-        provider.poll(job_id)
+        provider.poll(JobHandle("animatic", job_id))
     with pytest.raises(ProviderError, match="unknown"):
-        provider.download(job_id, Path("never.mp4"))
+        provider.download(JobHandle("animatic", job_id), Path("never.mp4"))
+
+
+def test_lookup_finds_a_submitted_job_by_its_key(provider: AnimaticProvider) -> None:
+    """A job whose submit answer was lost is found again by its request key; a key never
+    submitted is known to be absent (the animatic knows all its jobs)."""
+    assert provider.lookup("never") is LookupResult.ABSENT
+    handle = provider.submit(tiny(options={"fail": "no"}), "lost-key")
+    assert provider.lookup("lost-key") == handle
+    assert provider.lookup("other") is LookupResult.ABSENT
+    wait_final(provider, handle)
+
+
+def test_failed_preparation_leaves_no_job_and_no_bill(
+    provider: AnimaticProvider, tmp_path: Path
+) -> None:
+    """A submit that cannot write its job (here: a read-only work dir) says no job was
+    created, and neither a job nor a submission line is left behind."""
+    (provider.work_dir / "jobs").mkdir(parents=True)
+    (provider.work_dir / "jobs").chmod(0o500)
+    try:
+        if os.access(provider.work_dir / "jobs", os.W_OK):
+            pytest.skip("running as a user who can write a read-only directory")
+        with pytest.raises(ProviderError) as caught:
+            provider.submit(tiny(), "k")
+        assert caught.value.no_job
+    finally:
+        (provider.work_dir / "jobs").chmod(0o700)
+    assert journal(provider) == [] and list((provider.work_dir / "jobs").iterdir()) == []
 
 
 def test_check_options_names_each_problem(provider: AnimaticProvider) -> None:

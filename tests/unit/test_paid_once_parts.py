@@ -99,8 +99,11 @@ def test_lock_is_stable_and_round_trips() -> None:
     assert text == render_lock(parse_lock(text))
     assert parse_lock(text) == lock
     assert text.index("alpha:") < text.index("zeta:")
-    assert "spent_usd: 0.75" in text
-    assert lock.spending(0.1).spent_usd == 0.85 and lock.spending(0.1).segments == lock.segments
+    assert "spent_usd: 0.25" in text and "spent_usd: 0.5" in text
+    assert lock.spent_usd == 0.75 and "spent_usd: 0.75" not in text  # no project-wide total
+    more = lock.spending("zeta", 0.1)
+    assert more.spent_usd == 0.85 and more.segments["zeta"].spent_usd == 0.6
+    assert lock.spending("absent", 0.1) == lock
 
 
 def test_damaged_lock_is_one_line() -> None:

@@ -22,17 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from cinestitch.atomic import atomic_path, write_text_atomic
+from cinestitch.digests import CHUNK, file_digest
 
-CHUNK = 1 << 20
-
-
-def file_digest(path: Path) -> str:
-    """Hex SHA-256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+__all__ = ["GenerationStore", "RunRecord", "file_digest"]
 
 
 @dataclass(frozen=True)
@@ -103,15 +95,23 @@ class GenerationStore:
         return record if intact else None
 
     def restore(self, record: RunRecord, dest: Path) -> bool:
-        """Copy the record's clip to ``dest`` atomically; ``False`` if it proved damaged."""
+        """Copy the record's clip to ``dest`` atomically; ``False`` if the cached clip proved
+        damaged or missing. Failing to write ``dest`` is not damage: that ``OSError`` is
+        raised as it is (a read-only or full disk is the user's to fix, not a reason to pay)."""
+        source = self.object_path(record.output)
+        if not source.is_file():
+            return False
         try:
             with atomic_path(dest) as tmp:
-                shutil.copyfile(self.object_path(record.output), tmp)
-                if file_digest(tmp) != record.output:
-                    raise _Damaged
-        except (_Damaged, OSError):
+                _copy_verified(source, tmp, record.output)
+        except _Damaged:
             return False
         return True
+
+    def is_damaged(self, key: str) -> bool:
+        """A record exists for ``key`` but its clip is missing or its bytes do not match."""
+        record = self.record(key)
+        return record is not None and self.lookup(key) is None
 
     def put(self, clip: Path, record: RunRecord) -> RunRecord:
         """Store ``clip`` under its digest and ``record`` under its key; returns the record
@@ -141,3 +141,24 @@ class GenerationStore:
 
 class _Damaged(Exception):
     """Raised inside ``restore`` so that the temporary copy is discarded."""
+
+
+def _copy_verified(source: Path, dest: Path, expected: str) -> None:
+    """Copy ``source`` to ``dest``; ``_Damaged`` when reading fails or the digest differs."""
+    digest = hashlib.sha256()
+    try:
+        handle = open(source, "rb")  # noqa: SIM115 - closed below; its errors mean damage
+    except OSError:
+        raise _Damaged from None
+    with handle, open(dest, "wb") as out:
+        while True:
+            try:
+                chunk = handle.read(CHUNK)
+            except OSError:
+                raise _Damaged from None
+            if not chunk:
+                break
+            digest.update(chunk)
+            out.write(chunk)
+    if digest.hexdigest() != expected:
+        raise _Damaged

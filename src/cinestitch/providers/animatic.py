@@ -4,15 +4,19 @@ It speaks the same submit -> poll -> download protocol as a paid API. Each job r
 detached worker process (``animatic_worker``) that keeps going if the submitting process dies;
 state lives in files under ``<work_dir>/jobs/<job_id>/`` (see ``animatic_job``), so a new
 process — a restarted build — can poll and download a job submitted by an old one.
-Every submit appends a line to ``<work_dir>/submits.jsonl``: the record of "paid" calls.
+Every submit appends a line to ``<work_dir>/submits.jsonl`` naming the job and the request
+key: the record of "paid" calls, which ``lookup`` reads to find a job whose submit answer was
+lost.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -23,14 +27,23 @@ from typing import Any
 
 import cinestitch
 from cinestitch.atomic import atomic_path, write_text_atomic
-from cinestitch.errors import GenerationFailedError, ProviderError
+from cinestitch.errors import GenerationFailedError, JobNotFoundError, ProviderError
 from cinestitch.providers import animatic_job as job
-from cinestitch.providers.base import Capabilities, GenerationRequest, JobState, JobStatus
+from cinestitch.providers.base import (
+    Capabilities,
+    GenerationRequest,
+    JobHandle,
+    JobState,
+    JobStatus,
+    LookupResult,
+)
 
 WORKER_MODULE = "cinestitch.providers.animatic_worker"
 JOB_ID = re.compile(r"anim-[0-9a-f]{12}")
 CAPABILITIES = Capabilities(min_seconds=1, max_seconds=20, max_width=1920, max_height=1080)
 LOG_TAIL_LINES = 3
+KEY_FILE = "key.txt"
+SUBMITS_FILE = "submits.jsonl"
 
 # Start the worker through a shell that exits at once: the worker is then nobody's child
 # here, so it never lingers as an unreaped zombie of a long-lived build process (which would
@@ -55,21 +68,43 @@ class AnimaticProvider:
             problems.append(f"model: unknown model '{model}' — animatic has: {job.MODEL}")
         return problems + job.check_options(options)
 
-    def submit(self, request: GenerationRequest) -> str:
+    def submit(self, request: GenerationRequest, idempotency_key: str = "") -> JobHandle:
+        """Prepare the job in a staging directory, start its worker, and only then write the
+        submission line (the "bill"). A failure before that line removes everything and
+        raises with ``no_job``: nothing was submitted, so nothing can have been paid."""
         self._check_request(request)
         job_id = f"anim-{uuid.uuid4().hex[:12]}"
-        job_dir = self.work_dir / "jobs" / job_id
-        job_dir.mkdir(parents=True)
-        reference = self._copy_reference(request.reference_image, job_dir)
-        write_text_atomic(job_dir / job.REQUEST_FILE, job.dump_request(request, reference))
-        job.write_status(job_dir, JobState.QUEUED, 0.0, None)
-        pid = self._spawn(job_dir)
-        write_text_atomic(job_dir / job.PID_FILE, json.dumps({"pid": pid, "start": _started(pid)}))
-        self._journal(job_id, request)
-        return job_id
+        jobs = self.work_dir / "jobs"
+        staging = jobs / f".staging-{job_id}"
+        job_dir = jobs / job_id
+        pid: int | None = None
+        try:
+            staging.mkdir(parents=True)
+            reference = self._copy_reference(request.reference_image, staging)
+            write_text_atomic(staging / job.REQUEST_FILE, job.dump_request(request, reference))
+            write_text_atomic(staging / KEY_FILE, idempotency_key + "\n")
+            job.write_status(staging, JobState.QUEUED, 0.0, None)
+            staging.rename(job_dir)
+            pid = self._spawn(job_dir)
+            write_text_atomic(
+                job_dir / job.PID_FILE, json.dumps({"pid": pid, "start": _started(pid)})
+            )
+            self._journal(job_id, request, idempotency_key)
+        except (OSError, ProviderError) as exc:
+            if pid is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            shutil.rmtree(staging, ignore_errors=True)
+            shutil.rmtree(job_dir, ignore_errors=True)
+            if isinstance(exc, GenerationFailedError):
+                raise
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ProviderError(f"animatic: cannot start the job — {why}", no_job=True) from exc
+        return self._handle(job_id)
 
-    def poll(self, job_id: str) -> JobStatus:
-        job_dir = self._job_dir(job_id)
+    def poll(self, handle: JobHandle) -> JobStatus:
+        job_id = handle.job_id
+        job_dir = self._job_dir(handle)
         stored = job.read_status(job_dir)
         if not _is_final(stored) and not self._worker_alive(job_dir):
             stored = job.read_status(job_dir)  # it may have finished just now
@@ -79,23 +114,55 @@ class AnimaticProvider:
             return JobStatus(job_id, JobState.QUEUED, 0.0, None, 0.0)
         return JobStatus(job_id, stored.state, stored.progress, stored.message, 0.0)
 
-    def download(self, job_id: str, dest: Path) -> None:
-        status = self.poll(job_id)
+    def download(self, handle: JobHandle, dest: Path) -> None:
+        job_id = handle.job_id
+        status = self.poll(handle)
         if status.state is not JobState.SUCCEEDED:
             said = f": {status.message}" if status.message else ""
             raise ProviderError(
                 f"animatic job {job_id} is {status.state.value}{said} — nothing to download"
             )
-        source = self._job_dir(job_id) / job.OUTPUT_FILE
-        try:
-            with atomic_path(dest) as tmp:
-                shutil.copyfile(source, tmp)
-        except OSError as exc:
-            raise ProviderError(f"animatic job {job_id}: cannot copy the clip — {exc}") from exc
+        source = self._job_dir(handle) / job.OUTPUT_FILE
+        if not source.is_file():
+            raise ProviderError(f"animatic job {job_id}: its clip is missing — {source}")
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(source, tmp)
 
-    def worker_pid(self, job_id: str) -> int | None:
+    def cancel(self, handle: JobHandle) -> None:
+        job_dir = self._job_dir(handle)
+        pid, start = _read_pid(job_dir)
+        if pid is not None and _process_alive(pid, start):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+        if not _is_final(job.read_status(job_dir)):
+            job.write_status(job_dir, JobState.CANCELLED, None, "cancelled")
+
+    def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
+        """The job whose submission line names ``idempotency_key``; the animatic knows every
+        job it has, so no line means no job."""
+        if not idempotency_key:
+            return LookupResult.UNKNOWN
+        try:
+            lines = (self.work_dir / SUBMITS_FILE).read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return LookupResult.ABSENT
+        except OSError:
+            return LookupResult.UNKNOWN
+        for text in reversed(lines):
+            try:
+                entry = json.loads(text)
+            except ValueError:
+                continue
+            if entry.get("key") == idempotency_key and JOB_ID.fullmatch(str(entry.get("job_id"))):
+                return self._handle(str(entry["job_id"]))
+        return LookupResult.ABSENT
+
+    def _handle(self, job_id: str) -> JobHandle:
+        return JobHandle(self.name, job_id, {"work_dir": str(self.work_dir)})
+
+    def worker_pid(self, handle: JobHandle) -> int | None:
         """The job's worker process id as recorded at submit (for tools and tests)."""
-        return _read_pid(self._job_dir(job_id))[0]
+        return _read_pid(self._job_dir(handle))[0]
 
     def _check_request(self, request: GenerationRequest) -> None:
         problems = self.check_options(request.model, request.options)
@@ -113,7 +180,9 @@ class AnimaticProvider:
         if request.fps < 1:
             problems.append(f"fps: {request.fps} must be at least 1")
         if problems:
-            raise GenerationFailedError(f"animatic refused the request: {'; '.join(problems)}")
+            raise GenerationFailedError(
+                f"animatic refused the request: {'; '.join(problems)}", no_job=True
+            )
 
     def _copy_reference(self, source: Path | None, job_dir: Path) -> str | None:
         """Copy the reference into the job so later edits to the original cannot leak in."""
@@ -122,10 +191,9 @@ class AnimaticProvider:
         name = "reference" + source.suffix.lower()
         try:
             shutil.copyfile(source, job_dir / name)
-        except OSError as exc:
-            shutil.rmtree(job_dir, ignore_errors=True)
+        except FileNotFoundError as exc:
             raise GenerationFailedError(
-                f"reference image {source}: cannot be read — {exc.strerror or exc}"
+                f"reference image {source}: cannot be read — {exc.strerror or exc}", no_job=True
             ) from exc
         return name
 
@@ -152,26 +220,31 @@ class AnimaticProvider:
                 f"animatic: cannot start a worker for {job_dir.name} — {exc}"
             ) from exc
 
-    def _journal(self, job_id: str, request: GenerationRequest) -> None:
+    def _journal(self, job_id: str, request: GenerationRequest, key: str) -> None:
         entry = {
             "job_id": job_id,
+            "key": key,
             "prompt": request.prompt[:80],
             "seconds": request.seconds,
             "size": request.size,
             "time": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         line = (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8")
-        fd = os.open(self.work_dir / "submits.jsonl", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
+        fd = os.open(self.work_dir / SUBMITS_FILE, flags, 0o666)
         try:
-            os.write(fd, line)
+            if os.write(fd, line) != len(line):
+                raise OSError(28, "short write to the submission record")
         finally:
             os.close(fd)
 
-    def _job_dir(self, job_id: str) -> Path:
-        job_dir = self.work_dir / "jobs" / job_id
+    def _job_dir(self, handle: JobHandle) -> Path:
+        job_id = handle.job_id
+        work_dir = Path(handle.state.get("work_dir") or self.work_dir)
+        job_dir = work_dir / "jobs" / job_id
         if not JOB_ID.fullmatch(job_id) or not (job_dir / job.REQUEST_FILE).is_file():
-            raise ProviderError(
-                f"animatic job {job_id!r}: unknown in {self.work_dir} — was it submitted with "
+            raise JobNotFoundError(
+                f"animatic job {job_id!r}: unknown in {work_dir} — was it submitted with "
                 "another work directory?"
             )
         return job_dir
