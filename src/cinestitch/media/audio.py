@@ -217,28 +217,26 @@ def _decode_into(container: InputContainer, stream: AudioStream, first: int, out
 
 
 class JoinMix:
-    """The clips' mixed sound over any stretch of output samples, for a smart render's joins.
+    """The clips' mix over any stretch of output samples, played with a gliding lag: what a
+    smart render re-encodes at its joins (see ``splice.audio_glide``).
 
-    Clip ``k`` plays ``skews[k]`` samples late over its copied packets ``copies[k]`` (output
-    samples [a, b)), and exactly in place at the edges of its window, where it meets the
-    other clips. In between its timing glides from one to the other (a speed change of a
-    few percent over the re-encoded join), so cuts stay gapless and crossfades aligned.
-
-    The clips' windows are laid out once; a call visits only the clips it overlaps (found by
-    bisection), so the joins of a long timeline cost time linear in their number. Calls are
-    independent of each other and may run in parallel threads.
+    Output sample ``t`` sounds what the exact mix sounds at ``t - lag(t)``: each clip over
+    its copied packets sits where its packets put it (``skew`` late), and between copies the
+    whole mix slides from one skew to the next, so cuts stay gapless and crossfaded clips
+    stay aligned with each other. The clips' windows are laid out once; a call visits only
+    the clips it overlaps (found by bisection), so the joins of a long timeline cost time
+    linear in their number. Calls are independent and may run in parallel threads.
     """
 
     def __init__(
         self,
         timeline: Timeline,
         rate: int,
-        skews: list[int],
-        copies: list[tuple[int, int] | None],
+        glide: tuple[list[int], list[int]],
         kept: list[AudioParams | None],
     ) -> None:
-        self.timeline, self.rate = timeline, rate
-        self.skews, self.copies, self.kept = skews, copies, kept
+        self.timeline, self.rate, self.kept = timeline, rate, kept
+        self.knots = (np.asarray(glide[0], np.float64), np.asarray(glide[1], np.float64))
         fps = timeline.fps
         self.firsts = [sample_at(t.start, fps, rate) for t in timeline.tracks]
         self.ends = [sample_at(t.start + t.kept, fps, rate) for t in timeline.tracks]
@@ -247,37 +245,27 @@ class JoinMix:
     def __call__(self, start: int, stop: int) -> Samples:
         """The mixed samples [start, stop)."""
         out = silence(stop - start)
-        k = bisect.bisect_right(self.ends, start)
-        while k < len(self.firsts) and self.firsts[k] < stop:
-            self._add(k, start, stop, out)
+        t = np.arange(start, stop, dtype=np.float64)
+        x = t - np.interp(t, *self.knots)
+        if not len(x):
+            return out
+        k = bisect.bisect_right(self.ends, float(x[0]))
+        while k < len(self.firsts) and self.firsts[k] <= x[-1]:
+            self._add(k, x, out)
             k += 1
         return np.clip(out, -1.0, 1.0)
 
-    def _add(self, k: int, start: int, stop: int, out: Samples) -> None:
+    def _add(self, k: int, x: npt.NDArray[np.float64], out: Samples) -> None:
+        """Add clip ``k``'s sound where the mix positions ``x`` fall in its window."""
         track, first, end = self.timeline.tracks[k], self.firsts[k], self.ends[k]
-        a, b = max(start, first), min(stop, end)
-        if a >= b or not track.has_audio:
+        lo, hi = np.searchsorted(x, [first, end])
+        if lo >= hi or not track.has_audio:
             return
         gain = clip_gain(track, self.timeline.fps, self.rate)
-        at = np.arange(a, b, dtype=np.float64)
-        lag = self.skews[k] * _glide(at, first, end, self.copies[k])
-        where = round(float(track.head) * self.rate) + (at - first) - lag
-        sound = _read_at(track.path, self.rate, where, self.kept[k])
-        out[:, a - start : b - start] += sound * gain[a - first : b - first]
-
-
-def _glide(
-    at: npt.NDArray[np.float64], first: int, end: int, copy: tuple[int, int] | None
-) -> npt.NDArray[np.float64]:
-    """0 at the clip's window edges, 1 over its copied packets, linear in between.
-
-    It stays 1 for one packet after the copied ones: the first re-encoded packet's decoded
-    samples overlap-add with the last copied packet's, which encoded the skewed signal."""
-    if copy is None:
-        return np.zeros_like(at)
-    up = (at - first) / max(1, copy[0] - first)
-    down = (end - at) / max(1, end - copy[1] - AAC_FRAME)
-    return np.clip(np.minimum(up, down), 0.0, 1.0)
+        within = x[lo:hi] - first
+        where = round(float(track.head) * self.rate) + within
+        level = gain[np.minimum(within.astype(np.int64), gain.shape[0] - 1)]
+        out[:, lo:hi] += _read_at(track.path, self.rate, where, self.kept[k]) * level
 
 
 def _read_at(

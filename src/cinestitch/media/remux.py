@@ -38,7 +38,7 @@ from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, JoinMix, Samples
 from cinestitch.media.copies import PacketShelf
 from cinestitch.media.gop import GopIndex
-from cinestitch.media.joins import AudioPacket, aac_config, encode_join
+from cinestitch.media.joins import AudioPacket, JoinEncoder, aac_config, encode_join
 from cinestitch.media.pictures import render_range, shown_at
 from cinestitch.media.seams import SeamEncoder, piece_key, read_piece, write_piece
 from cinestitch.media.source import SourceClip, open_packets, scan_source
@@ -51,6 +51,7 @@ from cinestitch.media.splice import (
     VideoEncode,
     VideoPiece,
     audio_edges,
+    audio_glide,
     audio_skews,
     plan_audio,
     plan_video,
@@ -69,8 +70,10 @@ LOCK = threading.Lock()
 """Serialises progress reports from seams encoded in parallel."""
 TICKS_PER_FRAME = 512
 """Output video time base is 1/(fps * 512), as FFmpeg's mp4 muxer picks for x264 output."""
-JOINS_AHEAD = 4
-"""Audio joins encoded ahead of the muxer, per worker thread."""
+JOINS_PER_ENCODER = 8
+"""Audio joins encoded one after another by one AAC encoder (see ``joins.JoinEncoder``)."""
+JOINS_AHEAD = 2
+"""Runs of joins encoded ahead of the muxer, per worker thread."""
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -389,11 +392,7 @@ def _audio_packets(
     """Output audio packets in order, keyed by pts in 1/(fps * rate) seconds."""
     fps, rate = job.plan.fps, job.plan.encoder.sample_rate
     base = Fraction(1, rate)
-    copies: list[tuple[int, int] | None] = [None] * len(job.sources)
-    for piece in audio:
-        if isinstance(piece, AudioCopy):
-            copies[piece.clip] = (piece.start, piece.stop)
-    joins = _joins(job, audio, _signal(job, skews, copies), pool)
+    joins = _joins(job, audio, _signal(job, audio, skews), pool)
     for pts, duration, packet in _audio_piece_packets(audio, joins, shelf):
         packet.stream = stream
         packet.time_base = base
@@ -402,32 +401,36 @@ def _audio_packets(
         yield pts * fps, packet
 
 
-def _signal(
-    job: Job, skews: list[int], copies: list[tuple[int, int] | None]
-) -> Callable[[int, int], Samples]:
+def _signal(job: Job, audio: list[AudioPiece], skews: list[int]) -> Callable[[int, int], Samples]:
     """The output's sound for re-encoded pieces: the joins' mix, or the whole reference mix
     (with the music bed) read in order."""
     t, rate = job.timeline, job.plan.encoder.sample_rate
     if job.plan.audio_bed is None:
-        return JoinMix(t, rate, skews, copies, [s.audio for s in job.sources])
+        glide = audio_glide(audio, skews, sample_at(t.total_frames, t.fps, rate))
+        return JoinMix(t, rate, glide, [s.audio for s in job.sources])
     return SequentialMix(AudioMix(t, rate, job.plan.audio_bed), t.fps, rate)
 
 
 def _joins(
     job: Job, audio: list[AudioPiece], signal: Callable[[int, int], Samples], pool: Executor
 ) -> Iterator[list[AudioPacket]]:
-    """Each re-encoded piece's packets, in order: the joins are independent and encoded in
-    the pool a few ahead; the music bed's mix must be read in order, so it is encoded here."""
+    """Each re-encoded piece's packets, in order. Runs of ``JOINS_PER_ENCODER`` joins share
+    an encoder and the runs are encoded in the pool a few ahead of the muxer (the grouping
+    depends on the plan only, so equal plans still give equal bytes); the music bed's mix
+    must be read in order, so it is encoded here."""
     enc, fps = job.plan.encoder, job.plan.fps
     total = sample_at(job.timeline.total_frames, fps, enc.sample_rate)
     pieces = [p for p in audio if isinstance(p, AudioEncode)]
     if job.plan.audio_bed is not None:
         return (encode_join(signal, p.start, p.stop, total, enc, None) for p in pieces)
 
-    def encode(p: AudioEncode) -> list[AudioPacket]:
-        return encode_join(signal, p.start, p.stop, total, enc)
+    def encode(run: list[AudioEncode]) -> list[list[AudioPacket]]:
+        encoder = JoinEncoder(enc)
+        return [encoder.encode(signal, p.start, p.stop, total) for p in run]
 
-    return in_order(pool, encode, pieces, JOINS_AHEAD * max(1, enc.threads))
+    runs = [pieces[i : i + JOINS_PER_ENCODER] for i in range(0, len(pieces), JOINS_PER_ENCODER)]
+    done = in_order(pool, encode, runs, JOINS_AHEAD * max(1, enc.threads))
+    return itertools.chain.from_iterable(done)
 
 
 def in_order(pool: Executor, fn: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:

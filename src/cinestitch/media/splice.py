@@ -10,27 +10,33 @@ Audio: MP4 audio is a gapless chain of 1024-sample AAC packets, so a clip's pack
 copied only onto the output's packet grid. Each copied clip's audio is therefore placed
 ``skew`` samples (within half a packet, at most 10.7 ms at 48 kHz) from its exact place; the
 error does not add up from clip to clip. The joins, the first and the last packets are
-re-encoded from the same shifted signal, so the sound is continuous across every splice.
+re-encoded from the exact mix played with a *lag* that is each copied clip's skew over its
+copied packets, 0 at the output's two ends, and glides linearly in between (``audio_glide``),
+so the sound is continuous across every splice and crossfaded clips stay aligned with each
+other. A join is as long as its transition needs, plus what the glide needs at
+``GLIDE_RATE``: a cut between clips of equal skew re-encodes two or three packets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.timeline import ClipTrack, Plain, Timeline
 from cinestitch.media.types import StitchPlan, Transition
 
 AAC_FRAME = 1024
-AUDIO_MARGIN = 6
-"""Packets re-encoded on each side of an audio join, beyond the ones the join touches: over
-them a clip's sound glides from its exact place to its skewed one (at most 512 samples over
-about 7000, a short speed change of up to 7%). AAC encoding costs about 1 ms a packet, which
-is most of the cut path's time, so the margin stays small."""
-EDGE_PACKETS = AUDIO_MARGIN + 8
+GLIDE_RATE = 1 / 12
+"""The largest speed change while a join's lag glides from one skew to the next (8 %, what
+the earlier fixed six-packet margins allowed at worst). Joins are widened, by whole packets
+taken from the copies beside them, until the glide fits; AAC encoding costs 0.3-0.7 ms a
+packet, most of the cut path's time, so they are no wider."""
+EDGE_PACKETS = 20
 """Packets of a clip's sound, past its trims and transitions, that its joins may decode: the
-margin, the join's own packets, the encoder's run-in and run-out, the decoder's run-in and
-the skew, with room to spare (about 0.3 s at 48 kHz)."""
+widest glide (12 packets), the join's own packets, the encoder's run-in and run-out, the
+decoder's run-in and the skew (about 0.4 s at 48 kHz). The scan keeps them; a join reaching
+further reads the clip again."""
 
 
 @dataclass(frozen=True)
@@ -180,7 +186,7 @@ def plan_audio(
     ]
     pieces: list[AudioPiece] = []
     at = 0
-    for copy in copies:
+    for copy in _with_room_to_glide(copies, skews, total):
         if copy.start > at:
             pieces.append(AudioEncode(at, copy.start))
         pieces.append(copy)
@@ -190,23 +196,80 @@ def plan_audio(
     return pieces
 
 
+def audio_glide(
+    pieces: list[AudioPiece], skews: list[int], total: int
+) -> tuple[list[int], list[int]]:
+    """The lag (samples late) the re-encoded sound plays with, as knots (output sample, lag)
+    joined by straight lines: the clip's skew from a copy's first sample to one packet past
+    its last (that packet's decoded samples overlap the last copied one's), 0 at both ends."""
+    at, lag = [0], [0]
+    for piece in pieces:
+        if isinstance(piece, AudioCopy):
+            at += [piece.start, piece.stop + AAC_FRAME]
+            lag += [skews[piece.clip]] * 2
+    return [*at, total], [*lag, 0]
+
+
 def _audio_copy(
     timeline: Timeline, rate: int, i: int, source: AudioSource, skew: int, total: int
 ) -> list[AudioCopy]:
-    """The clip's untouched stretch of sound on the packet grid, away from its edges."""
+    """The clip's untouched stretch of sound on the packet grid: the packets that hold only
+    its own samples, where the mix played ``skew`` late is this clip alone at full level, up
+    to one packet before that stretch ends (see ``audio_glide``)."""
     track, fps = timeline.tracks[i], timeline.fps
     first = sample_at(track.start, fps, rate)
     end = sample_at(track.start + track.kept, fps, rate)
+    alone, until = first, end
     if track.enter.kind != "cut":
-        first = sample_at(track.start + track.enter.frames, fps, rate)
+        alone = sample_at(track.start + track.enter.frames, fps, rate)
     if track.leave.kind != "cut":
-        end = sample_at(track.start + track.kept - track.leave.frames, fps, rate)
+        until = sample_at(track.start + track.kept - track.leave.frames, fps, rate)
     # the output sample where the clip's decoded sample 0 plays
-    origin = sample_at(track.start, fps, rate) - head_samples(track, rate) + skew
-    lo = max(first, origin, 2 * AAC_FRAME)
-    hi = min(end, origin + source.samples, total - AAC_FRAME)
-    start = -(-lo // AAC_FRAME) * AAC_FRAME + AUDIO_MARGIN * AAC_FRAME
-    stop = hi // AAC_FRAME * AAC_FRAME - AUDIO_MARGIN * AAC_FRAME
+    origin = first - head_samples(track, rate) + skew
+    lo = max(alone + skew, origin, 2 * AAC_FRAME)
+    hi = min(until + skew, origin + source.samples, total) - AAC_FRAME
+    start = -(-lo // AAC_FRAME) * AAC_FRAME
+    stop = hi // AAC_FRAME * AAC_FRAME
     if stop <= start:
         return []
     return [AudioCopy(i, start, stop, start - origin)]
+
+
+def _with_room_to_glide(copies: list[AudioCopy], skews: list[int], total: int) -> list[AudioCopy]:
+    """The copies, shortened by whole packets where the join between two of them (or between
+    one and an end of the output, where the lag is 0) is too short for the glide; a copy
+    left empty is dropped and its neighbours' join checked again. Linear: every step takes a
+    packet from a copy, and a join never needs more than ``512 / GLIDE_RATE`` samples."""
+    kept = list(copies)
+    j = 0
+    while j <= len(kept):
+        before = kept[j - 1] if j > 0 else None
+        after = kept[j] if j < len(kept) else None
+        if _glide_fits(before, after, skews, total):
+            j += 1
+            continue
+        if before is not None and (after is None or _length(before) >= _length(after)):
+            kept[j - 1] = replace(before, stop=before.stop - AAC_FRAME)
+            if _length(kept[j - 1]) <= 0:
+                del kept[j - 1]
+                j -= 1
+        elif after is not None:
+            kept[j] = replace(after, start=after.start + AAC_FRAME, source=after.source + AAC_FRAME)
+            if _length(kept[j]) <= 0:
+                del kept[j]
+        else:
+            break
+    return kept
+
+
+def _glide_fits(
+    before: AudioCopy | None, after: AudioCopy | None, skews: list[int], total: int
+) -> bool:
+    a = before.stop + AAC_FRAME if before is not None else 0
+    b = after.start if after is not None else total
+    change = abs((skews[after.clip] if after else 0) - (skews[before.clip] if before else 0))
+    return b - a >= math.ceil(change / GLIDE_RATE)
+
+
+def _length(copy: AudioCopy) -> int:
+    return copy.stop - copy.start
