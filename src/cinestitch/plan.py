@@ -137,10 +137,11 @@ def plan_build(project: Project) -> BuildPlan:
 
 def generation_settings(project: Project, segment: Segment) -> dict[str, Any]:
     out = project.output
+    spec = segment.provider  # the project's block with the segment's merged over it
     return {
-        "provider": project.provider.name,
-        "model": project.provider.model,
-        "options": dict(project.provider.options),
+        "provider": spec.name,
+        "model": spec.model,
+        "options": dict(spec.options),
         "size": f"{out.width}x{out.height}",
         "fps": out.fps,
         "seconds": segment.seconds,

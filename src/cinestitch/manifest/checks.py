@@ -6,9 +6,10 @@ import os
 from pathlib import Path
 
 from cinestitch.errors import Problem
-from cinestitch.manifest.model import MANIFEST_NAME, Project, Segment
+from cinestitch.manifest.model import MANIFEST_NAME, Project, ProviderSpec, Segment
 from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
-from cinestitch.providers import get_provider, provider_names
+from cinestitch.providers import PROVIDERS, ProviderInfo, Shot, provider_names
+from cinestitch.providers.base import Capabilities
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
@@ -188,30 +189,116 @@ def _check_transition(
 
 
 def _check_provider(project: Project, doc: YamlDocument) -> list[Problem]:
-    spec = project.provider
-    if spec.name not in provider_names():
+    """The project's provider block and every segment's merged one, against the static
+    capabilities of the provider and model (no instance, no key, no network)."""
+    problems = _check_spec(project, project.provider, ("provider",), doc)
+    checked = {_identity(project.provider)}
+    for s in project.segments:
+        own = isinstance(_raw_segment(doc, s).get("provider"), dict)
+        base: KeyPath = ("segments", s.index, "provider") if own else ("provider",)
+        if own and _identity(s.provider) not in checked:
+            checked.add(_identity(s.provider))
+            problems += _check_spec(project, s.provider, base, doc)
+        info = PROVIDERS.get(s.provider.name)
+        if info is not None and not info.check_options(s.provider.model, {}):
+            problems += _check_shot(project, s, info, doc)
+    return problems
+
+
+def _identity(spec: ProviderSpec) -> tuple[str, str, str, str | None]:
+    return spec.name, spec.model, repr(sorted(spec.options.items())), spec.dialect
+
+
+def _raw_segment(doc: YamlDocument, s: Segment) -> dict[str, object]:
+    listed = doc.data.get("segments") if isinstance(doc.data, dict) else None
+    raw = listed[s.index] if isinstance(listed, list) and s.index < len(listed) else {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _check_spec(
+    project: Project, spec: ProviderSpec, base: KeyPath, doc: YamlDocument
+) -> list[Problem]:
+    info = PROVIDERS.get(spec.name)
+    if info is None:
         known = ", ".join(provider_names())
-        return [
-            problem_at(
-                doc, ("provider", "name"), f"unknown provider '{spec.name}' — known: {known}"
-            )
-        ]
-    provider = get_provider(spec.name, project.root / ".cinestitch" / spec.name)
-    problems = [
-        problem_at(doc, ("provider", "options"), message)
-        for message in provider.check_options(spec.model, spec.options)
-    ]
-    caps = provider.capabilities(spec.model)
+        message = f"unknown provider '{spec.name}' — known: {known}"
+        return [problem_at(doc, (*base, "name"), message)]
+    problems = []
+    for message in info.check_options(spec.model, spec.options):
+        field = "model" if message.startswith("model:") else "options"
+        text = message.removeprefix("model: ") if field == "model" else message
+        problems.append(problem_at(doc, (*base, field), text))
+    if spec.dialect is not None and spec.dialect not in info.dialects:
+        known = ", ".join(info.dialects) if info.dialects else "none (remove dialect)"
+        message = f"'{spec.dialect}' is not a dialect of {spec.name} — it has: {known}"
+        problems.append(problem_at(doc, (*base, "dialect"), message))
+    if problems:
+        return problems
+    return _check_size(project, spec, info.capabilities(spec.model), doc)
+
+
+def _check_size(
+    project: Project, spec: ProviderSpec, caps: Capabilities, doc: YamlDocument
+) -> list[Problem]:
     out = project.output
+    size = f"{out.width}x{out.height}"
+    who = f"{spec.name} {spec.model}" if spec.name != "animatic" else spec.name
+    if caps.sizes is not None and size not in caps.sizes:
+        message = f"{size} is not a size {who} makes — use {', '.join(caps.sizes)}"
+        return [problem_at(doc, ("output", "size"), message)]
     if out.width > caps.max_width or out.height > caps.max_height:
         limit = f"{caps.max_width}x{caps.max_height}"
-        message = f"{out.width}x{out.height} is above {spec.name}'s maximum of {limit}"
-        problems.append(problem_at(doc, ("output", "size"), message))
-    for s in project.segments:
-        problems += _check_seconds(
-            s, spec.name, caps.min_seconds, caps.max_seconds, caps.allowed_seconds, doc
-        )
+        message = f"{size} is above {spec.name}'s maximum of {limit}"
+        return [problem_at(doc, ("output", "size"), message)]
+    return []
+
+
+def _check_shot(
+    project: Project, s: Segment, info: ProviderInfo, doc: YamlDocument
+) -> list[Problem]:
+    spec = s.provider
+    caps = info.capabilities(spec.model)
+    key: KeyPath = ("segments", s.index)
+    problems = _check_seconds(
+        s, spec.name, caps.min_seconds, caps.max_seconds, caps.allowed_seconds, doc
+    )
+    if s.end_frame is not None:
+        problems += _check_end_frame(project, s, caps, spec, doc)
+    if s.extend and not caps.extends:
+        message = f"{spec.name} {spec.model} cannot extend a clip natively — remove extend"
+        problems.append(problem_at(doc, (*key, "extend"), message))
+    elif s.extend and s.reference.kind != "segment":
+        message = "extend continues an earlier segment's clip — set reference to that segment"
+        problems.append(problem_at(doc, (*key, "extend"), message))
+    if problems:
+        return problems
+    out = project.output
+    shot = Shot(
+        seconds=s.seconds,
+        width=out.width,
+        height=out.height,
+        has_reference=s.reference.kind != "none",
+        has_end_frame=s.end_frame is not None,
+        extend=s.extend,
+    )
+    for message in info.check_shot(spec.model, spec.options, shot):
+        field, _, text = message.partition(": ")
+        problems.append(problem_at(doc, (*key, field), text))
     return problems
+
+
+def _check_end_frame(
+    project: Project, s: Segment, caps: Capabilities, spec: ProviderSpec, doc: YamlDocument
+) -> list[Problem]:
+    key: KeyPath = ("segments", s.index, "end_frame")
+    if not caps.accepts_end_image:
+        message = f"{spec.name} {spec.model} takes no end frame — remove end_frame"
+        return [problem_at(doc, key, message)]
+    assert s.end_frame is not None
+    found = _check_file(project.root, s.end_frame, doc, key, "end frames")
+    if not found and not s.end_frame.lower().endswith(IMAGE_SUFFIXES):
+        found = [problem_at(doc, key, "an end frame must be .png, .jpg or .webp")]
+    return found
 
 
 def _check_seconds(

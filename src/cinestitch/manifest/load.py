@@ -58,7 +58,7 @@ def _load_project(root: Path) -> Project:
         raise ProjectError([Problem(str(manifest), None, "", problem)])
     if not manifest.resolve().is_relative_to(root):
         problem = "is a link to a file outside the project — copy the manifest here instead"
-        raise ProjectError([Problem(MANIFEST_NAME, None, "", problem)])
+        raise ProjectError([Problem(MANIFEST_NAME, 1, "", problem)])
     doc = load_yaml_document(manifest, MANIFEST_NAME)
     problems = list(doc.problems)
     if doc.data is None and not problems:
@@ -98,14 +98,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         preset=_str(out.get("preset"), "veryfast"),
         fit=_fit(out.get("fit")),
     )
-    prov = _mapping(data.get("provider"))
-    provider_name = _str(prov.get("name"), DEFAULT_PROVIDER)
-    provider = ProviderSpec(
-        name=provider_name,
-        model=_str(prov.get("model"), default_model(provider_name) or ""),
-        options=_mapping(prov.get("options")),
-        price_per_second=_opt_num(prov.get("price_per_second")),
-    )
+    provider = merge_provider(None, _mapping(data.get("provider")))
     budget = _mapping(data.get("budget"))
     defaults = _mapping(data.get("defaults"))
     listed = data.get("segments")
@@ -114,6 +107,15 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
     problems: list[Problem] = []
     for index, raw in enumerate(raw_segments):
         segment = _segment(index, _mapping(raw), defaults, segments, root, doc, problems)
+        raw_map = _mapping(raw)
+        segment = dataclasses.replace(
+            segment,
+            provider=merge_provider(provider, _mapping(raw_map.get("provider"))),
+            end_frame=raw_map.get("end_frame")
+            if isinstance(raw_map.get("end_frame"), str)
+            else None,
+            extend=raw_map.get("extend") is True,
+        )
         segments.append(segment)
     audio_raw = data.get("audio")
     audio = None
@@ -137,6 +139,47 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         cache=data.get("cache") if isinstance(data.get("cache"), str) else None,
     )
     return project, problems
+
+
+def merge_provider(base: ProviderSpec | None, raw: Mapping[str, Any]) -> ProviderSpec:
+    """A ``provider:`` block merged over ``base`` (the project's, for a segment's block).
+
+    Naming another provider starts afresh from its defaults: a model, options or gateway
+    of one provider mean nothing to another. The same provider keeps the base's settings,
+    with the block's options merged over the base's."""
+    name = _str(raw.get("name"), base.name if base else DEFAULT_PROVIDER)
+    same = base is not None and base.name == name
+    inherited = base if same and base is not None else None
+    model = _str(raw.get("model"), inherited.model if inherited else default_model(name) or "")
+    options = {**(inherited.options if inherited else {}), **_mapping(raw.get("options"))}
+
+    def pick(key: str, convert: Any) -> Any:
+        if key in raw:
+            return convert(raw.get(key))
+        return getattr(inherited, key) if inherited else None
+
+    price = inherited.price_per_second if inherited and inherited.model == model else None
+    return ProviderSpec(
+        name=name,
+        model=model,
+        options=options,
+        price_per_second=_opt_num(raw["price_per_second"]) if "price_per_second" in raw else price,
+        base_url=pick("base_url", _opt_str),
+        key_env=pick("key_env", _opt_str),
+        max_in_flight=pick("max_in_flight", _opt_int),
+        poll_interval=pick("poll_interval", _opt_num),
+        timeout=pick("timeout", _opt_num),
+        job_timeout=pick("job_timeout", _opt_num),
+        dialect=pick("dialect", _opt_str),
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _opt_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _segment(

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from cinestitch.media.fit import FitMode
 from cinestitch.media.types import Transition
+from cinestitch.providers.base import Transport
 
 ReferenceKind = Literal["none", "segment", "image"]
 MANIFEST_NAME = "cinestitch.yaml"
@@ -49,6 +50,12 @@ class Segment:
     """The selected take (1-based)."""
     line: int | None
     """Line of the segment in the manifest, for messages."""
+    provider: ProviderSpec = field(default_factory=lambda: ProviderSpec("animatic", "sketch", {}))
+    """The project's provider block with the segment's own ``provider:`` merged over it."""
+    end_frame: str | None = None
+    """An image in the project the clip should end on (where the provider accepts one)."""
+    extend: bool = False
+    """Continue the reference segment's clip natively (Veo extend) instead of from its frame."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +72,37 @@ class Output:
 
 @dataclass(frozen=True)
 class ProviderSpec:
+    """Who generates (``name``, ``model``, ``options``: what defines the output, in every
+    request key) and how to reach it (the rest: never in a key, so moving to another gateway
+    regenerates nothing)."""
+
     name: str
     model: str
     options: Mapping[str, Any]
     price_per_second: float | None = None
     """Overrides the price table for estimates and budgets."""
+    base_url: str | None = None
+    key_env: str | None = None
+    max_in_flight: int | None = None
+    poll_interval: float | None = None
+    timeout: float | None = None
+    """Seconds for one HTTP request (``None``: the default)."""
+    job_timeout: float | None = None
+    """Seconds a job may take from submission to its end (``None``: the default)."""
+    dialect: str | None = None
+
+    def transport(self) -> Transport:
+        """How to reach the provider, for ``get_provider``."""
+        default = Transport()
+        return Transport(
+            base_url=self.base_url,
+            key_env=self.key_env,
+            timeout=self.timeout if self.timeout is not None else default.timeout,
+            poll_interval=self.poll_interval,
+            job_timeout=self.job_timeout if self.job_timeout is not None else default.job_timeout,
+            max_in_flight=self.max_in_flight,
+            dialect=self.dialect,
+        )
 
 
 @dataclass(frozen=True)
