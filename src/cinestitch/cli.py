@@ -21,7 +21,9 @@ from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.generation import RESUBMIT_ENV
 from cinestitch.manifest import MANIFEST_NAME, load_project
 from cinestitch.plan import plan_build
+from cinestitch.providers import provider_info, provider_names
 from cinestitch.resources import SCAFFOLD_DIR
+from cinestitch.scaffold import manifest_for
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -52,6 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     new = sub.add_parser("new", help="scaffold a project that builds as it is")
     new.add_argument("dir", type=Path)
     new.add_argument("--title", help="the video's title (default: from the directory name)")
+    new.add_argument(
+        "--provider",
+        choices=provider_names(),
+        default="animatic",
+        help="who generates the shots (default: animatic, offline and free)",
+    )
     new.set_defaults(run=cmd_new)
 
     validate = sub.add_parser("validate", help="check the manifest and templates; build nothing")
@@ -93,9 +101,17 @@ def cmd_new(args: argparse.Namespace) -> int:
     title = args.title or target.resolve().name.replace("-", " ").replace("_", " ").capitalize()
     shutil.copytree(SCAFFOLD_DIR, target, dirs_exist_ok=True)
     manifest = target / MANIFEST_NAME
-    manifest.write_text(manifest.read_text(encoding="utf-8").replace("{{TITLE}}", title), "utf-8")
+    text = manifest.read_text(encoding="utf-8").replace("{{TITLE}}", title)
+    manifest.write_text(manifest_for(text, args.provider), "utf-8")
     (target / "gitignore").rename(target / ".gitignore")
-    print(f"created {target}/ — build it with: cd {target} && doit")
+    key_env = provider_info(args.provider).key_env
+    if key_env:
+        print(
+            f"created {target}/ — put your key in ${key_env} (or {target}/.env), then: "
+            f"cd {target} && doit plan && doit"
+        )
+    else:
+        print(f"created {target}/ — build it with: cd {target} && doit")
     return 0
 
 
