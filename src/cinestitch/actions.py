@@ -29,8 +29,9 @@ from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
 from cinestitch.ledger import Approved, format_ledger, read_ledger, start_ledger
 from cinestitch.lock import merge_pending
+from cinestitch.media.fit import FitMode
 from cinestitch.media.types import StitchPlan
-from cinestitch.plan import BuildPlan, canonical_json
+from cinestitch.plan import BuildPlan, FrameView, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
 from cinestitch.state import current_forecast, load_current_lock
 
@@ -112,19 +113,25 @@ def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
 
 
 @reported("frame")
-def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path) -> None:
-    """Extract the reference frame and note its pixel digest in the cache, so that plans
-    can compute downstream keys without decoding anything."""
-    from cinestitch.media import extract_last_frame, pixel_digest
+def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path, view: FrameView) -> None:
+    """Extract the reference frame as the viewer sees it (fitted to the output) and note its
+    pixel digest in the cache, so that plans can compute downstream keys without decoding."""
+    from cinestitch.media import pixel_digest
+    from cinestitch.media.reference import extract_reference_frame
 
-    extract_last_frame(clip, dest, sharpest_of=sharpest_of)
-    GenerationStore(cache_dir).put_frame_digest(file_digest(clip), sharpest_of, pixel_digest(dest))
+    w, h, fps, fit = view.width, view.height, view.fps, view.fit
+    extract_reference_frame(clip, dest, w, h, fps, fit=fit, sharpest_of=sharpest_of)
+    store = GenerationStore(cache_dir)
+    store.put_frame_digest(file_digest(clip), view.name, pixel_digest(dest))
 
 
 @reported("conform")
-def run_conform(clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path) -> None:
+def run_conform(
+    clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path, fit: FitMode = "pad"
+) -> None:
     """Hand the clip to the stitcher as it is (a hard link), or re-encode it once — cached by
-    the clip's digest and the output settings — when its packets could not be copied."""
+    the clip's digest and the output settings — when its packets could not be copied or it
+    is not in the output's size, rate or sound layout."""
     from cinestitch.media.conform import conform_clip, conform_reason
 
     w, h, fps = stitch.width, stitch.height, stitch.fps
@@ -136,11 +143,12 @@ def run_conform(clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path) -> 
     digest = file_digest(clip)
     enc = stitch.encoder
     key = conform_key(
-        digest, {"size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset}
+        digest,
+        {"size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset, "fit": fit},
     )
     found = store.lookup(key)
     if found is None or not store.restore(found, dest):
-        conform_clip(clip, dest, w, h, fps, enc)
+        conform_clip(clip, dest, w, h, fps, enc, fit=fit)
         record = RunRecord(
             key, "", "cinestitch", f"conform x264 crf {enc.crf} {enc.preset}", None, None,
             None, 0.0, __version__, clip.stem,
@@ -178,9 +186,9 @@ def print_ledger(plan: BuildPlan, build_id: str) -> None:
     what it generated, from where, and what it cost."""
     try:
         paths = plan.paths
-        merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
+        merged = merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
         lines = read_ledger(paths.state, build_id)
-        spent = load_current_lock(paths).spent_usd
+        spent = (merged or load_current_lock(paths)).spent_usd
         text = format_ledger(lines, spent)
     except CinestitchError as exc:
         text = f"   ledger: {exc}"

@@ -237,9 +237,12 @@ def exclusive(mutex: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def merge_pending(path: Path, pending_dir: Path, mutex: Path) -> Lock:
+def merge_pending(path: Path, pending_dir: Path, mutex: Path) -> Lock | None:
     """Fold the pending files into the lock file (written only if it changed) and remove
-    them; a spend for a segment with no entry yet stays pending."""
+    them; a spend for a segment with no entry yet stays pending. ``None`` (and the lock is
+    not even read) when nothing is pending."""
+    if not pending_dir.is_dir() or not any(pending_dir.glob("*.json")):
+        return None
     with exclusive(mutex):
         lock = load_lock(path)
         pending = read_pending(pending_dir)

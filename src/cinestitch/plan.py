@@ -13,6 +13,7 @@ from typing import Any
 
 from cinestitch.lock import LOCK_NAME
 from cinestitch.manifest.model import Project, Segment
+from cinestitch.media.fit import FitMode
 from cinestitch.media.types import AudioBed, ClipSpec, EncoderSettings, StitchPlan
 
 BUILD_DIR = "build"
@@ -120,6 +121,28 @@ class BuildPlan:
 def canonical_json(value: Any) -> str:
     """Stable text for settings files: sorted keys, no incidental whitespace differences."""
     return json.dumps(value, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True)
+class FrameView:
+    """How a reference frame is taken from a clip: the sharpest of its last frames, fitted
+    to the output's size and rate as the viewer sees it."""
+
+    sharpest_of: int
+    width: int
+    height: int
+    fps: int
+    fit: FitMode
+
+    @property
+    def name(self) -> str:
+        """The name of its pixel-digest record in the cache."""
+        return f"{self.sharpest_of}-{self.width}x{self.height}@{self.fps}-{self.fit}"
+
+
+def frame_view(project: Project, sharpest_of: int) -> FrameView:
+    out = project.output
+    return FrameView(sharpest_of, out.width, out.height, out.fps, out.fit)
 
 
 def plan_build(project: Project) -> BuildPlan:

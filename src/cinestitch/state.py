@@ -19,7 +19,7 @@ from cinestitch.cache.journal import JournalDamagedError
 from cinestitch.digests import DigestMemo
 from cinestitch.forecast import Forecast, forecast_build
 from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
-from cinestitch.plan import BuildPaths, BuildPlan
+from cinestitch.plan import BuildPaths, BuildPlan, frame_view
 from cinestitch.prices import Price, find_price
 
 CACHE_ENV = "CINESTITCH_CACHE"
@@ -124,7 +124,7 @@ class ProjectState:
         return record.output if record is not None else None
 
     def frame_of(self, output: str, sharpest_of: int) -> str | None:
-        return self.store.frame_digest(output, sharpest_of)
+        return self.store.frame_digest(output, frame_view(self.plan.project, sharpest_of).name)
 
     def damaged(self, key: str) -> str | None:
         record = self.store.record(key)

@@ -29,7 +29,14 @@ from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
 from cinestitch.generation import Budgets, SegmentJob
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
-from cinestitch.plan import BuildPlan, SegmentStep, canonical_json, plan_build, stitch_settings
+from cinestitch.plan import (
+    BuildPlan,
+    SegmentStep,
+    canonical_json,
+    frame_view,
+    plan_build,
+    stitch_settings,
+)
 from cinestitch.state import (
     cache_dir,
     is_generated,
@@ -237,17 +244,19 @@ def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     sid = step.segment.id
     clip, conformed = plan.paths.clip(sid), plan.paths.conformed(sid)
     stitch = plan.stitch
+    fit = plan.project.output.fit
     settings = {
         "size": f"{stitch.width}x{stitch.height}",
         "fps": stitch.fps,
         "crf": stitch.encoder.crf,
         "preset": stitch.encoder.preset,
+        "fit": fit,
     }
     return {
         "basename": "conform",
         "name": sid,
         "doc": f"'{sid}' as the stitcher copies it (re-encoded once only if it must be)",
-        "actions": [(actions.run_conform, [clip, conformed, stitch, cache_dir(plan)])],
+        "actions": [(actions.run_conform, [clip, conformed, stitch, cache_dir(plan), fit])],
         "file_dep": [_rel(plan, clip)],
         "targets": [_rel(plan, conformed)],
         "uptodate": [config_changed(canonical_json(settings))],
@@ -259,15 +268,16 @@ def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     sid = step.segment.id
     k = step.segment.sharpest_of
     clip, frame = plan.paths.clip(sid), plan.paths.frame(sid)
+    view = frame_view(plan.project, k)
     pick = "last frame" if k == 1 else f"sharpest of the last {k} frames"
     return {
         "basename": "frame",
         "name": sid,
-        "doc": f"{pick} of '{sid}' (a reference image downstream)",
-        "actions": [(actions.run_frame, [clip, frame, k, cache_dir(plan)])],
+        "doc": f"{pick} of '{sid}' as the viewer sees it (a reference image downstream)",
+        "actions": [(actions.run_frame, [clip, frame, k, cache_dir(plan), view])],
         "file_dep": [_rel(plan, clip)],
         "targets": [_rel(plan, frame)],
-        "uptodate": [config_changed({"sharpest_of": k})],
+        "uptodate": [config_changed({"view": view.name})],
         "clean": True,
     }
 

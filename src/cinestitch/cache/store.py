@@ -66,8 +66,8 @@ class GenerationStore:
     def record_path(self, key: str) -> Path:
         return _fanned(self.root / "runs", f"{key}.json")
 
-    def frame_path(self, output: str, sharpest_of: int) -> Path:
-        return _fanned(self.root / "frames", f"{output}-{sharpest_of}.json")
+    def frame_path(self, output: str, view: str) -> Path:
+        return _fanned(self.root / "frames", f"{output}-{view}.json")
 
     def record(self, key: str) -> RunRecord | None:
         """The run record for ``key`` if there is a readable one (its clip is not checked)."""
@@ -126,17 +126,18 @@ class GenerationStore:
         write_text_atomic(self.record_path(record.key), text + "\n")
         return stored
 
-    def frame_digest(self, output: str, sharpest_of: int) -> str | None:
-        """The pixel digest of the reference frame taken from clip ``output``, if recorded."""
+    def frame_digest(self, output: str, view: str) -> str | None:
+        """The pixel digest of the reference frame taken from clip ``output`` as ``view``
+        shows it (``plan.frame_view``), if recorded."""
         try:
-            data = json.loads(self.frame_path(output, sharpest_of).read_text(encoding="utf-8"))
+            data = json.loads(self.frame_path(output, view).read_text(encoding="utf-8"))
             return str(data["pixels"])
         except (OSError, ValueError, TypeError, KeyError):
             return None
 
-    def put_frame_digest(self, output: str, sharpest_of: int, pixels: str) -> None:
-        text = json.dumps({"output": output, "sharpest_of": sharpest_of, "pixels": pixels})
-        write_text_atomic(self.frame_path(output, sharpest_of), text + "\n")
+    def put_frame_digest(self, output: str, view: str, pixels: str) -> None:
+        text = json.dumps({"output": output, "view": view, "pixels": pixels})
+        write_text_atomic(self.frame_path(output, view), text + "\n")
 
 
 class _Damaged(Exception):
