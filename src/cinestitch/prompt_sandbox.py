@@ -268,15 +268,18 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
             self.filters[name] = self._bounded_filter(func, prechecks.get(name))
         self.made = 0
         self.deadline: float | None = None
+        self.late = "rendering took too long"
 
-    def start_render(self, seconds: float) -> None:
-        """Reset the budget of made characters and set the time by which rendering ends."""
+    def start_render(self, seconds: float, late: str) -> None:
+        """Reset the budget of made characters and set the time by which rendering ends
+        (and what to say when it does not)."""
         self.made = 0
         self.deadline = time.monotonic() + seconds
+        self.late = late
 
     def check_time(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
-            raise RenderLimitError("rendering took too long")
+            raise RenderLimitError(self.late)
 
     def _made(self, value: Any) -> Any:
         size = size_of(value)
@@ -366,9 +369,6 @@ class FolderLoader(jinja2.BaseLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         pieces = _name_pieces(template)
-        path = self.folder.joinpath(*pieces)
-        if not (path.is_file() or path.is_symlink()):
-            raise jinja2.TemplateNotFound(template)
         folder = self.folder.resolve()
         if self.boundary is not None and not folder.is_relative_to(self.boundary.resolve()):
             raise TemplateRefusedError(
@@ -376,6 +376,9 @@ class FolderLoader(jinja2.BaseLoader):
                 f"{self.label} is a link to a folder outside the project — make it a real "
                 "folder in the project",
             )
+        path = self.folder.joinpath(*pieces)
+        if not (path.exists() or path.is_symlink()):
+            raise jinja2.TemplateNotFound(template)
         target = path.resolve()
         if not target.is_relative_to(folder):
             raise TemplateRefusedError(
@@ -383,9 +386,13 @@ class FolderLoader(jinja2.BaseLoader):
                 f"'{self.label}{template}' is a link to a file outside {self.label} — "
                 f"copy the template into {self.label} instead",
             )
-        if not target.is_file():
+        if not target.exists():
             raise TemplateRefusedError(
                 template, f"'{self.label}{template}' is a link to nothing — fix or remove it"
+            )
+        if not target.is_file():
+            raise TemplateRefusedError(
+                template, f"'{self.label}{template}' is not a regular file — make it a text file"
             )
         return self._read(path, template), os.path.normpath(path), _unchanged(path)
 

@@ -152,9 +152,13 @@ def _render_one(
     key = f"segments[{segment.index}]"
     who = f"{key} ({segment.id})"
     name = MANIFEST_NAME
+    if seconds < SEGMENT_SECONDS:
+        late = f"rendering took too long: all the prompts may take {PROJECT_SECONDS:g} s"
+    else:
+        late = f"rendering took more than {SEGMENT_SECONDS:g} s"
     try:
-        with time_limit(seconds):
-            env.start_render(seconds)
+        with time_limit(seconds, late):
+            env.start_render(seconds, late)
             if segment.inline_prompt is not None:
                 template = env.from_string(segment.inline_prompt)
             else:
@@ -228,17 +232,17 @@ def _render_message(exc: Exception, context: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
-    """Interrupt the block after ``seconds`` with ``RenderLimitError``, using a timer signal
-    (no thread). Off the main thread, or when a timer is already running, the block runs
-    without the signal and only the sandbox's own checks of the clock bound it."""
+def time_limit(seconds: float, message: str) -> Iterator[None]:
+    """Interrupt the block after ``seconds`` with ``RenderLimitError(message)``, using a timer
+    signal (no thread). Off the main thread, or when a timer is already running, the block
+    runs without the signal and only the sandbox's own checks of the clock bound it."""
     if not _can_use_timer():
         yield
         return
 
     def expire(signum: int, frame: FrameType | None) -> None:
         del signum, frame
-        raise RenderLimitError(f"rendering took more than {seconds:g} s")
+        raise RenderLimitError(message)
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
@@ -294,6 +298,8 @@ def _display(root: Path, filename: str | None) -> str:
     if path.is_relative_to(root):
         return str(path.relative_to(root))
     for shared in (SHARED_TEMPLATES_DIR, SHARED_TEMPLATES_DIR.resolve()):
+        if path == shared:
+            return "templates"
         if path.is_relative_to(shared):
             return f"templates/{path.relative_to(shared)}"
     return str(path)

@@ -16,6 +16,8 @@ from cinestitch.errors import Problem
 from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
 from cinestitch.resources import SCHEMA_PATH
 
+SHOWN_CHARS = 60
+"""A value longer than this is shown cut short (a message stays one readable line)."""
 _TYPE_WORDS = {
     "string": "text",
     "number": "a number",
@@ -60,7 +62,8 @@ def shown_value(value: Any) -> str:
         return ".nan" if math.isnan(value) else ("-.inf" if value < 0 else ".inf")
     if isinstance(value, dict | list):
         return "a mapping" if isinstance(value, dict) else "a list"
-    return json.dumps(value, ensure_ascii=False, default=str)
+    shown = json.dumps(value, ensure_ascii=False, default=str)
+    return shown if len(shown) <= SHOWN_CHARS else f"{shown[: SHOWN_CHARS - 2]}…{shown[-1]}"
 
 
 def check_manifest_schema(doc: YamlDocument, file: str) -> list[Problem]:

@@ -205,11 +205,11 @@ def _read_text(path: Path, name: str) -> str | Problem:
                 f"{size / 1024:,.0f} KB is more than a manifest may be "
                 f"({MAX_MANIFEST_BYTES // 1024} KB) — move long text into templates"
             )
-            return Problem(name, None, "", message)
+            return Problem(name, 1, "", message)
         with path.open("rb") as file:
             data = file.read(MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
-        return Problem(name, None, "", f"cannot read — {exc.strerror or exc}")
+        return Problem(name, 1, "", f"cannot read — {exc.strerror or exc}")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -248,6 +248,8 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
             then = f"found {found or problem}{at}"
         message = f"invalid YAML: {_UNCLOSED[context]} ({then})"
         return Problem(name, context_mark.line + 1, "", message)
+    if str(context).startswith("expected a single document"):
+        problem = "a second document starts here — a manifest is one document; remove the ---"
     if "'\\t'" in problem:
         problem = "a tab character — YAML indents with spaces"
     at_line = problem_mark.line + 1 if problem_mark is not None else None
