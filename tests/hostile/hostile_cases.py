@@ -528,6 +528,15 @@ ASSETS = [
         capped=True,
     ),
     Case(
+        "end-frame-text-as-png",
+        (
+            "cinestitch.yaml:8 segments[0].end_frame: animatic sketch takes no end frame",
+            "cinestitch.yaml:8 segments[0].end_frame: 'assets/end.png' is not an image",
+        ),
+        manifest=BASE + "    end_frame: assets/end.png\n",
+        files={"assets/end.png": "the last frame, in words\n"},
+    ),
+    Case(
         "image-gif-named-png",
         ("cinestitch.yaml:8 segments[0].reference: 'assets/hero.png' is a GIF image",),
         manifest=WITH_REFERENCE,

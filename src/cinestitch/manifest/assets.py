@@ -1,4 +1,4 @@
-"""Open every reference image and the music before anything is paid.
+"""Open every reference image, end frame and the music before anything is paid.
 
 A ``.png`` that is text, a truncated image or a music file with no sound would otherwise
 fail in the middle of a build, after segments were generated and billed. Each file is
@@ -33,6 +33,9 @@ def check_assets(project: Project, doc: YamlDocument) -> list[Problem]:
         if s.reference.kind == "image" and s.reference.value:
             key: KeyPath = ("segments", s.index, "reference")
             problems += _check(project.root, s.reference.value, doc, key, image_problem, verdicts)
+        if s.end_frame:
+            key = ("segments", s.index, "end_frame")
+            problems += _check(project.root, s.end_frame, doc, key, image_problem, verdicts)
     if project.audio is not None and project.audio.music:
         key = ("audio", "music")
         problems += _check(project.root, project.audio.music, doc, key, music_problem, verdicts)
