@@ -244,6 +244,27 @@ def _same_seconds(listed: Any, asked: Any) -> bool:
         return False
 
 
+def gone_text(root: str, path: str, subject: str, answer: str, *, create: bool) -> str:
+    """What a 404 on the endpoint means: the API or model is retired (OpenAI's since
+    2026-09-24), or the job is gone. ``subject`` is the model (create) or the job id."""
+    if is_openai_host(root):
+        return (
+            f"openai: the Videos API is retired — OpenAI shut Sora 2 and /v1/videos down on "
+            f"{models.SHUTDOWN_DATE} ({answer}) — point provider.base_url at a gateway that "
+            "serves /v1/videos, or use another provider"
+        )
+    host = urlsplit(root).netloc
+    if create:
+        return (
+            f"openai: {host} has no {path} or no model '{subject}' ({answer}) — the API or model "
+            "is retired there; check provider.base_url, provider.dialect and provider.model"
+        )
+    return (
+        f"openai: job {subject} is gone from {host} ({answer}) — the job expired or the API was "
+        "retired; it may have been billed"
+    )
+
+
 # -- the driver ------------------------------------------------------------------------------
 
 
@@ -441,28 +462,12 @@ class OpenAIVideoProvider:
         return data if isinstance(data, dict) else None
 
     def _status_hook(self, subject: str, *, create: bool) -> _http.StatusHook:
-        root = self.root
+        root, path = self.root, self.dialect.path
 
         def hook(status: int, said: str) -> ProviderError | None:
             if status not in (404, 410):
                 return None
-            if is_openai_host(root):
-                text = (
-                    f"openai: the Videos API is retired — OpenAI shut Sora 2 and /v1/videos down "
-                    f"on {models.SHUTDOWN_DATE} (HTTP {status}: {said}) — point provider.base_url "
-                    "at a gateway that serves /v1/videos, or use another provider"
-                )
-            elif create:
-                text = (
-                    f"openai: {urlsplit(root).netloc} has no {self.dialect.path} or no model "
-                    f"'{subject}' (HTTP {status}: {said}) — the API or model is retired there; "
-                    "check provider.base_url, provider.dialect and provider.model"
-                )
-            else:
-                text = (
-                    f"openai: job {subject} is gone from {urlsplit(root).netloc} (HTTP {status}: "
-                    f"{said}) — the job expired or the API was retired; it may have been billed"
-                )
+            text = gone_text(root, path, subject, f"HTTP {status}: {said}", create=create)
             return ProviderError(text, no_job=create, may_be_billed=not create)
 
         return hook
