@@ -27,7 +27,14 @@ from cinestitch.errors import BudgetError, CinestitchError, ProviderError
 from cinestitch.forecast import Status, check_budget
 from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
-from cinestitch.ledger import Approved, format_ledger, read_ledger, start_ledger
+from cinestitch.ledger import (
+    Approved,
+    append_ledger,
+    failure_line,
+    format_ledger,
+    read_ledger,
+    start_ledger,
+)
 from cinestitch.lock import merge_pending
 from cinestitch.media.fit import FitMode
 from cinestitch.media.types import StitchPlan
@@ -96,20 +103,35 @@ def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
     from cinestitch.media.contact import write_contact_sheet
 
     label = f"generate:{job.segment_id}"
+    provider = str(job.settings["provider"])
     try:
         run_segment(job, ProgressReporter(label))
     except ProviderError as exc:
-        provider = job.settings["provider"]
         billed = (
             "; it may have been billed" if exc.may_be_billed and "billed" not in str(exc) else ""
         )
+        _note_failure(job, provider, str(exc), exc.may_be_billed)
         raise type(exc)(
             f"segment '{job.segment_id}' ({provider}): {exc}{billed}",
             may_be_billed=exc.may_be_billed,
         ) from exc
+    except CinestitchError as exc:
+        _note_failure(job, provider, str(exc), False)
+        raise
+    except OSError as exc:
+        _note_failure(job, provider, describe_os_error(exc), False)
+        raise
     if job.takes > 1:
         write_contact_sheet(list(job.take_clips), job.take, contact_sheet)
         ProgressReporter(label).line(f"{job.takes} takes → {contact_sheet.name}")
+
+
+def _note_failure(job: SegmentJob, provider: str, message: str, billed: bool) -> None:
+    """Keep the failure for the digest printed at the end of the build (best effort)."""
+    with contextlib.suppress(OSError):
+        append_ledger(
+            job.state_dir, job.build_id, failure_line(job.segment_id, provider, message, billed)
+        )
 
 
 @reported("frame")
@@ -172,6 +194,9 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
     over = check_budget(forecast, plan.project.budget, lock.spent_usd)
     if over:
         raise BudgetError(over)
+    missing = missing_keys(plan, [s.segment_id for s in forecast.to_generate])
+    if missing:
+        raise ProviderError(missing)
     takes = frozenset(
         (s.segment_id, n)
         for s in forecast.segments
@@ -179,6 +204,27 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
         for n in s.takes_to_generate
     )
     start_ledger(plan.paths.state, build_id, Approved(takes, forecast.cost or 0.0))
+
+
+def missing_keys(plan: BuildPlan, segment_ids: list[str]) -> str | None:
+    """One line naming every key variable the segments to generate need and lack, so a
+    build stops before any work rather than after the first paid segment."""
+    from cinestitch.providers import provider_info
+    from cinestitch.providers._http import find_key
+
+    lacking: dict[str, list[str]] = {}
+    for sid in segment_ids:
+        spec = plan.project.segment(sid).provider
+        env = spec.key_env or provider_info(spec.name).key_env
+        if env and find_key(env, plan.project.root) is None:
+            lacking.setdefault(env, []).append(sid)
+    if not lacking:
+        return None
+    parts = [f"{env} (for {', '.join(ids)})" for env, ids in lacking.items()]
+    return (
+        f"no API key: set {'; '.join(parts)} in the environment or the project's .env, "
+        "which git ignores — nothing was submitted"
+    )
 
 
 def print_ledger(plan: BuildPlan, build_id: str) -> None:

@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     why.add_argument("dir", type=Path, nargs="?", default=Path("."))
     why.set_defaults(run=cmd_why)
 
+    jobs = sub.add_parser("jobs", help="list the jobs in flight, or cancel one")
+    jobs.add_argument("action", nargs="?", choices=["list", "cancel"], default="list")
+    jobs.add_argument("job", nargs="?", help="with cancel: the job id or the start of its key")
+    jobs.add_argument("--dir", type=Path, default=Path("."), help="the project (default: here)")
+    jobs.set_defaults(run=cmd_jobs)
+
     build = sub.add_parser("build", help="build the project (runs doit in its directory)")
     build.add_argument("dir", type=Path, nargs="?", default=Path("."))
     build.add_argument(
@@ -139,6 +145,28 @@ def cmd_why(args: argparse.Namespace) -> int:
         )
         return 2
     print(why_text(plan, args.segment))
+    return 0
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from cinestitch.jobs import cancel_job, format_jobs, project_journal
+    from cinestitch.keys import short
+
+    plan = plan_build(load_project(args.dir))
+    if args.action == "cancel":
+        if not args.job:
+            print(
+                "cinestitch: jobs cancel needs a job id or key — see `cinestitch jobs`",
+                file=sys.stderr,
+            )
+            return 2
+        entry = cancel_job(plan, args.job)
+        print(
+            f"cancelled {entry.provider} job {entry.job_id or short(entry.key)} of "
+            f"'{entry.segment}' — the next build submits it again"
+        )
+        return 0
+    print(format_jobs(project_journal(plan).pending()))
     return 0
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from cinestitch.explain import Reason, dollars
-from cinestitch.keys import IDENTITY_SETTINGS, take_keys
+from cinestitch.keys import IDENTITY_SETTINGS, reference_identity, take_keys
 from cinestitch.lock import Lock, LockEntry
 from cinestitch.manifest import Budget
 from cinestitch.plan import BuildPlan, SegmentStep
@@ -109,9 +109,11 @@ def forecast_build(
     image_digests: Mapping[str, str],
     price: Price | None,
     step_prices: Mapping[str, Price | None] | None = None,
+    end_digests: Mapping[str, str] | None = None,
 ) -> Forecast:
     """Per segment: up to date, restored from the cache, or generated; with reasons.
-    ``step_prices`` holds a segment's own price where it differs from ``price``."""
+    ``step_prices`` holds a segment's own price where it differs from ``price``;
+    ``end_digests`` the pixel digests of the segments' end frames."""
     outputs: dict[str, str | None] = {}
     changing: set[str] = set()
     results = []
@@ -119,6 +121,10 @@ def forecast_build(
     for step in plan.steps:
         sid = step.segment.id
         reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
+        if step.end_image is not None and reference is not _UNKNOWN:
+            end = (end_digests or {}).get(sid)
+            start = reference if isinstance(reference, str) else None
+            reference = _UNKNOWN if end is None else reference_identity(start, end)
         own = prices.get(sid, price)
         result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, own)
         results.append(result)

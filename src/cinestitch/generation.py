@@ -21,6 +21,7 @@ A journaled job is never submitted again while the provider still knows it, what
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import uuid
@@ -34,10 +35,11 @@ from cinestitch import __version__
 from cinestitch.cache import GenerationStore, JobJournal, JournalEntry, RunRecord
 from cinestitch.cache.claims import claim
 from cinestitch.cache.journal import JournalDamagedError
+from cinestitch.cache.slots import slot
 from cinestitch.digests import file_digest
 from cinestitch.errors import BudgetError, GenerationFailedError, JobNotFoundError, ProviderError
 from cinestitch.explain import dollars
-from cinestitch.keys import short, take_keys
+from cinestitch.keys import reference_identity, short, take_keys
 from cinestitch.ledger import LedgerLine, append_ledger, build_spend, read_approved
 from cinestitch.lock import LockEntry, TakeRecord, write_pending_entry, write_pending_spend
 from cinestitch.providers import get_provider
@@ -97,6 +99,8 @@ class SegmentJob:
     """``provider.price_per_second``: what a take costs when the provider reports nothing."""
     budgets: Budgets = field(default_factory=Budgets)
     transport: Transport = field(default_factory=Transport)
+    end_image: Path | None = None
+    """The image the clip should end on (``end_frame``), where the provider takes one."""
 
     @property
     def journal(self) -> JobJournal:
@@ -124,6 +128,8 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     from cinestitch.media import pixel_digest  # decoding only when a segment is built
 
     reference = pixel_digest(job.reference) if job.reference is not None else None
+    end = pixel_digest(job.end_image) if job.end_image is not None else None
+    reference = reference_identity(reference, end)
     keys = take_keys(job.prompt, job.settings, job.takes, reference)
     store = GenerationStore(job.cache_dir)
     records: list[RunRecord] = []
@@ -198,17 +204,29 @@ def _obtain(
         if kept is not None:
             return Obtained(store.put(kept[0], kept[1]), "kept")
         provider = _provider(job)
-        resumed = _resume(job, provider, key, reporter)
-        if resumed is not None:
-            return Obtained(resumed, "resumed")
-        if store.is_damaged(key):
-            record = store.record(key)
-            reporter.line(
-                f"cache entry for take {take} ({short(record.output if record else None)}) is "
-                f"damaged — regenerating ({dollars(_estimate(job))})"
-            )
-        _guard_budget(job, take)
-        return Obtained(_submit(job, provider, take, key, reporter), "generated")
+        with _slot(job, reporter):
+            resumed = _resume(job, provider, key, reporter)
+            if resumed is not None:
+                return Obtained(resumed, "resumed")
+            if store.is_damaged(key):
+                record = store.record(key)
+                reporter.line(
+                    f"cache entry for take {take} ({short(record.output if record else None)})"
+                    f" is damaged — regenerating ({dollars(_estimate(job))})"
+                )
+            _guard_budget(job, take)
+            return Obtained(_submit(job, provider, take, key, reporter), "generated")
+
+
+def _slot(job: SegmentJob, reporter: ProgressReporter) -> contextlib.AbstractContextManager[None]:
+    """One of the provider's ``max_in_flight`` slots, shared by the build's processes."""
+    limit = job.transport.max_in_flight
+    name = str(job.settings["provider"])
+
+    def waiting() -> None:
+        reporter.line(f"waiting for a free {name} slot (max_in_flight: {limit})")
+
+    return slot(job.state_dir / "slots" / name, limit, on_wait=waiting)
 
 
 def _provider(job: SegmentJob) -> Provider:
@@ -342,6 +360,7 @@ def _request(job: SegmentJob, take: int) -> GenerationRequest:
         reference_image=job.reference,
         options=s["options"],
         take=take,
+        end_image=job.end_image,
     )
 
 

@@ -35,6 +35,15 @@ def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: 
     return hashlib.sha256(canonical_request(prompt, settings, take, reference)).hexdigest()
 
 
+def reference_identity(reference: str | None, end: str | None) -> str | None:
+    """What the key records of the images a clip starts and ends on: the reference's pixel
+    digest, joined by the end frame's where there is one (keys without one stay as they
+    were)."""
+    if end is None:
+        return reference
+    return f"{reference or '-'}|end:{end}"
+
+
 def take_keys(
     prompt: str, settings: Mapping[str, Any], takes: int, reference: str | None
 ) -> dict[int, str]:

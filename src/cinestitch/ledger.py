@@ -35,6 +35,10 @@ class LedgerLine:
     cost_usd: float | None
     planned: bool = True
     """The budget step announced this take (False: found necessary only while building)."""
+    message: str = ""
+    """For a failed segment: what went wrong, in the provider's words."""
+    billed: bool = False
+    """For a failed segment: the failed job may have been billed."""
 
     @property
     def paid(self) -> bool:
@@ -109,18 +113,32 @@ def build_spend(state_dir: Path, build_id: str, unplanned_only: bool = False) ->
     return sum(x.cost_usd or 0.0 for x in lines if x.paid and (not unplanned_only or not x.planned))
 
 
+def failure_line(segment: str, provider: str, message: str, billed: bool) -> LedgerLine:
+    return LedgerLine(segment, 0, "failed", provider, 0.0, None, True, message, billed)
+
+
 def format_ledger(lines: Iterable[LedgerLine], spent_total: float | None = None) -> str:
-    """Per paid segment a line, then the build's total (and the project's, if known)."""
+    """Per paid segment a line, then the build's total (and the project's, if known), then
+    every failure with what to do about it."""
     lines = list(lines)
     paid = [x for x in lines if x.paid]
+    failed = [x for x in lines if x.source == "failed"]
     out = [
         f"   {x.segment + (f' take {x.take}' if x.take != 1 else ''):<22} "
         f"{x.provider} {x.seconds:g} s  {dollars(x.cost_usd)}"
         for x in paid
     ]
     spent = sum(x.cost_usd or 0.0 for x in paid)
-    reused = len(lines) - len(paid)
+    reused = len(lines) - len(paid) - len(failed)
     total = f"spent: {dollars(spent)} ({len(paid)} generated, {reused} from cache)"
     if spent_total is not None:
         total += f"; project total {dollars(spent_total)}"
-    return "\n".join([*out, total])
+    out.append(total)
+    if failed:
+        noun = "segment" if len(failed) == 1 else "segments"
+        out.append(f"{len(failed)} {noun} failed:")
+        for x in failed:
+            billed = "may have been billed" if x.billed else "not billed"
+            out.append(f"   {x.segment:<22} {x.provider}: {x.message} [{billed}]")
+        out.append("   → fix what each says, then run again; `doit plan` shows what remains")
+    return "\n".join(out)

@@ -104,6 +104,8 @@ class SegmentStep:
     """How the upstream segment's reference frame is picked (1 when not chained)."""
     needs_frame: bool
     """Some later segment starts from this one's last frame."""
+    end_image: Path | None = None
+    """The image the clip should end on (``end_frame``), if any."""
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ def _plan_segment(
         reference_segment=upstream,
         upstream_sharpest_of=project.segment(upstream).sharpest_of if upstream else 1,
         needs_frame=needs_frame,
+        end_image=project.root / s.end_frame if s.end_frame else None,
     )
 
 

@@ -140,8 +140,14 @@ class ProjectState:
     def forecast(self) -> Forecast:
         plan = self.plan
         digests = image_digests(plan, self.memo)
+        ends = {
+            step.segment.id: digest
+            for step in plan.steps
+            if step.end_image is not None
+            and (digest := self.memo.pixels(step.end_image)) is not None
+        }
         return forecast_build(
-            plan, self.lock, self, digests, project_price(plan), step_prices(plan)
+            plan, self.lock, self, digests, project_price(plan), step_prices(plan), ends
         )
 
 

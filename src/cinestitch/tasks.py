@@ -189,7 +189,7 @@ def generate_task(
     plan: BuildPlan, step: SegmentStep, lock: Lock, prices: dict[str, Any]
 ) -> TaskDict:
     sid = step.segment.id
-    deps = [step.reference] if step.reference is not None else []
+    deps = [p for p in (step.reference, step.end_image) if p is not None]
     takes = step.segment.takes
     job = segment_job(plan, step, lock, prices.get(sid))
     sheet = plan.paths.contact_sheet(sid)
@@ -237,6 +237,7 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
             budget.build, budget.total, lock.spent_usd, price.per_second if price else None
         ),
         **({"transport": transport} if transport is not None else {}),
+        end_image=step.end_image,
     )
 
 
