@@ -5,7 +5,7 @@ muxer interleaves the two tracks, so the video of one clip is wanted while the a
 previous one is still being written. ``PacketShelf`` opens each copied clip once, demuxes
 both of its streams together and keeps the packets it will copy until both tracks have
 taken them: one open per clip, and only the clips between the two tracks' positions (one or
-two) in memory.
+two) in memory. Clips whose packets the scan kept (small inputs) are not opened at all.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinestitch.media.source import open_packets
+from cinestitch.media.source import Demuxed, open_packets, to_samples
 from cinestitch.media.splice import AudioCopy, VideoCopy
 
 if TYPE_CHECKING:
@@ -41,13 +41,18 @@ class PacketShelf:
     paths: list[Path]
     video: dict[int, VideoCopy]
     audio: dict[int, AudioCopy]
+    scanned: dict[int, Demuxed]
+    """Packets the scan kept, by clip: used instead of opening it (and then dropped)."""
     _shelf: dict[int, Shelved] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, paths: list[Path], pieces: list[object]) -> PacketShelf:
+    def of(
+        cls, paths: list[Path], pieces: list[object], scanned: list[Demuxed | None]
+    ) -> PacketShelf:
         video = {p.clip: p for p in pieces if isinstance(p, VideoCopy)}
         audio = {p.clip: p for p in pieces if isinstance(p, AudioCopy)}
-        return cls(paths, video, audio)
+        kept = {i: d for i, d in enumerate(scanned) if d is not None}
+        return cls(paths, video, audio, kept)
 
     def video_packets(self, clip: int) -> list[Packet]:
         """The packets of the clip's video copy, in decode order (taken off the shelf)."""
@@ -74,8 +79,15 @@ class PacketShelf:
         return self._shelf[clip]
 
     def _read(self, clip: int) -> Shelved:
-        """Demux the clip once, keeping the packets its copies use."""
+        """Demux the clip once (or take what the scan kept), keeping the packets its copies
+        use."""
         video, audio = self.video.get(clip), self.audio.get(clip)
+        scanned = self.scanned.pop(clip, None)
+        if scanned is not None:
+            return Shelved(
+                list(scanned.video[video.first_packet : video.stop_packet]) if video else None,
+                [(at, p) for at, p in scanned.audio if _within(audio, at)] if audio else None,
+            )
         pictures: list[Packet] = []
         sounds: list[tuple[int, Packet]] = []
         with open_packets(self.paths[clip]) as container:
@@ -85,16 +97,22 @@ class PacketShelf:
                 sound = container.streams.audio[0]
                 per_sample = Fraction(sound.time_base or 0) * sound.codec_context.sample_rate
                 streams.append(sound)
+            num, den = per_sample.numerator, per_sample.denominator
             n = -1
             for packet in container.demux(streams):
-                if packet.size == 0:
+                if packet.size == 0 or packet.pts is None:
                     continue
-                if packet.stream.type == "video":
+                if packet.stream_index == streams[0].index:
                     n += 1
                     if video is not None and video.first_packet <= n < video.stop_packet:
                         pictures.append(packet)
-                elif audio is not None and packet.pts is not None:
-                    at = int(packet.pts * per_sample)
-                    if audio.source <= at < audio.source + audio.stop - audio.start:
+                elif audio is not None:
+                    at = to_samples(packet.pts, num, den)
+                    if _within(audio, at):
                         sounds.append((at, packet))
         return Shelved(pictures if video else None, sounds if audio else None)
+
+
+def _within(copy: AudioCopy, at: int) -> bool:
+    """Whether the packet starting on clip sample ``at`` is one the audio copy lays down."""
+    return copy.source <= at < copy.source + copy.stop - copy.start

@@ -17,13 +17,14 @@ the largest reorder depth of any piece, which keeps dts <= pts everywhere.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,10 +39,10 @@ from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, JoinMix, Samples
 from cinestitch.media.copies import PacketShelf
 from cinestitch.media.gop import GopIndex
-from cinestitch.media.joins import AudioPacket, JoinEncoder, aac_config, encode_join
+from cinestitch.media.joins import AudioPacket, aac_config, encode_join
 from cinestitch.media.pictures import render_range, shown_at
 from cinestitch.media.seams import SeamEncoder, piece_key, read_piece, write_piece
-from cinestitch.media.source import SourceClip, open_packets, scan_source
+from cinestitch.media.source import Demuxed, SourceClip, open_packets, scan_source
 from cinestitch.media.splice import (
     AudioCopy,
     AudioEncode,
@@ -59,7 +60,7 @@ from cinestitch.media.splice import (
 )
 from cinestitch.media.stitch import Progress, stitch_clips
 from cinestitch.media.timeline import Timeline, plan_timeline
-from cinestitch.media.types import ClipInfo, StitchPlan
+from cinestitch.media.types import ClipInfo, ClipSpec, StitchPlan
 
 Note = Callable[[str], None]
 if TYPE_CHECKING:
@@ -70,10 +71,11 @@ LOCK = threading.Lock()
 """Serialises progress reports from seams encoded in parallel."""
 TICKS_PER_FRAME = 512
 """Output video time base is 1/(fps * 512), as FFmpeg's mp4 muxer picks for x264 output."""
-JOINS_PER_ENCODER = 8
-"""Audio joins encoded one after another by one AAC encoder (see ``joins.JoinEncoder``)."""
-JOINS_AHEAD = 2
-"""Runs of joins encoded ahead of the muxer, per worker thread."""
+KEEP_PACKETS_BYTES = 64 << 20
+"""Inputs up to this size in all are held in memory from the scan to the mux; larger ones
+are read again clip by clip, so memory does not grow with the video."""
+JOINS_AHEAD = 8
+"""Audio joins encoded ahead of the muxer, per worker thread."""
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -103,6 +105,8 @@ class Job:
     progress: Progress | None
     result: SmartResult
     digests: dict[Path, str] = field(default_factory=dict)
+    scanned: list[Demuxed | None] = field(default_factory=list)
+    """Packets the scan kept (small inputs), by clip, for the muxer to copy."""
     pieces: dict[int, Path] = field(default_factory=dict)
     """Each seam piece's file, by its first output frame."""
     done: int = 0
@@ -122,11 +126,9 @@ def smart_stitch(
     note: Note | None = None,
 ) -> SmartResult:
     """Write the stitched video to ``dest`` atomically; equal plans give equal bytes."""
-    edges = audio_edges(plan)
-    sources = [
-        scan_source(c.path, plan.width, plan.height, plan.fps, keep)
-        for c, keep in zip(plan.clips, edges, strict=True)
-    ]
+    sources = _scan(plan)
+    scanned = [s.packets for s in sources]
+    sources = [replace(s, packets=None) for s in sources]
     template = next((s for s in sources if s.index is not None), None)
     notes: list[str] = []
     if template is None:
@@ -138,6 +140,7 @@ def smart_stitch(
     timeline = plan_timeline(plan, [s.info for s in sources])
     indexes = [s.index for s in sources]
     job = Job(plan, dest, work_dir, sources, timeline, indexes, progress, SmartResult(_info(plan)))
+    job.scanned = scanned
     video = plan_video(timeline, indexes)
     notes += _gop_notes(job, video)
     audio_sources, audio_notes = _audio_sources(job)
@@ -148,6 +151,29 @@ def smart_stitch(
     delays = _make_pieces(job, template, video)
     _mux(job, template, video, audio, skews, delays)
     return job.result
+
+
+def _scan(plan: StitchPlan) -> list[SourceClip]:
+    """Every clip scanned, side by side in as many threads as the settings allow (opening
+    and demuxing run in libav, mostly outside the GIL)."""
+    keep = _small(plan)
+
+    def scan(clip: tuple[ClipSpec, tuple[float, float]]) -> SourceClip:
+        return scan_source(clip[0].path, plan.width, plan.height, plan.fps, clip[1], keep)
+
+    clips = list(zip(plan.clips, audio_edges(plan), strict=True))
+    with ThreadPoolExecutor(max_workers=max(1, plan.encoder.threads)) as pool:
+        return list(pool.map(scan, clips))
+
+
+def _small(plan: StitchPlan) -> bool:
+    """Whether the clips are small enough for the scan to keep all their packets, so that
+    each is opened once (a second open and demux is about a third of the cut path's time)."""
+    size = 0
+    for clip in plan.clips:
+        with contextlib.suppress(OSError):
+            size += clip.path.stat().st_size
+    return size <= KEEP_PACKETS_BYTES
 
 
 def _tell(notes: list[str], note: Note | None) -> None:
@@ -288,7 +314,8 @@ def _mux(
     assert template.index is not None
     used = [job.indexes[p.clip] for p in video if isinstance(p, VideoCopy)]
     depth = max([*delays.values(), *(i.delay for i in used if i is not None), 0])
-    shelf = PacketShelf.of([t.path for t in job.timeline.tracks], [*video, *audio])
+    shelf = PacketShelf.of([t.path for t in job.timeline.tracks], [*video, *audio], job.scanned)
+    job.scanned = []
     with (
         atomic_path(job.dest) as tmp,
         open_packets(template.info.path) as model,
@@ -414,23 +441,19 @@ def _signal(job: Job, audio: list[AudioPiece], skews: list[int]) -> Callable[[in
 def _joins(
     job: Job, audio: list[AudioPiece], signal: Callable[[int, int], Samples], pool: Executor
 ) -> Iterator[list[AudioPacket]]:
-    """Each re-encoded piece's packets, in order. Runs of ``JOINS_PER_ENCODER`` joins share
-    an encoder and the runs are encoded in the pool a few ahead of the muxer (the grouping
-    depends on the plan only, so equal plans still give equal bytes); the music bed's mix
-    must be read in order, so it is encoded here."""
+    """Each re-encoded piece's packets, in order: the joins are independent and encoded in
+    the pool a few ahead of the muxer; the music bed's mix must be read in order, so it is
+    encoded here."""
     enc, fps = job.plan.encoder, job.plan.fps
     total = sample_at(job.timeline.total_frames, fps, enc.sample_rate)
     pieces = [p for p in audio if isinstance(p, AudioEncode)]
     if job.plan.audio_bed is not None:
         return (encode_join(signal, p.start, p.stop, total, enc, None) for p in pieces)
 
-    def encode(run: list[AudioEncode]) -> list[list[AudioPacket]]:
-        encoder = JoinEncoder(enc)
-        return [encoder.encode(signal, p.start, p.stop, total) for p in run]
+    def encode(p: AudioEncode) -> list[AudioPacket]:
+        return encode_join(signal, p.start, p.stop, total, enc)
 
-    runs = [pieces[i : i + JOINS_PER_ENCODER] for i in range(0, len(pieces), JOINS_PER_ENCODER)]
-    done = in_order(pool, encode, runs, JOINS_AHEAD * max(1, enc.threads))
-    return itertools.chain.from_iterable(done)
+    return in_order(pool, encode, pieces, JOINS_AHEAD * max(1, enc.threads))
 
 
 def in_order(pool: Executor, fn: Callable[[T], R], items: Iterable[T], ahead: int) -> Iterator[R]:

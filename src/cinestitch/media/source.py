@@ -4,7 +4,8 @@ video and audio packets can be copied into the output as they are.
 Opening with ``skip_frame=all`` keeps libavformat from decoding pictures while it probes
 (about 4 ms instead of 60 ms at 720p), which matters on the cut path where nothing else is
 decoded at all. The scan also keeps the AAC packets at the clip's edges (a few KB), which is
-all the audio joins decode: the clip is then opened once more only to copy its packets.
+all the audio joins decode; and, when asked (small clips), every packet, so that the stitch
+copies them without opening the clip again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from av.audio.stream import AudioStream
 from av.container import InputContainer
@@ -23,6 +25,13 @@ from cinestitch.media.container import open_input, unreadable
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.probe import probe_clip
 from cinestitch.media.types import ClipInfo
+
+if TYPE_CHECKING:
+    import av
+
+    Packet = av.Packet[Any]
+else:
+    Packet = Any
 
 EIGHT_BIT_420 = {"Baseline", "Constrained Baseline", "Main", "High", "Progressive High"}
 """H.264 profiles whose pictures are always 8-bit 4:2:0, the output's format."""
@@ -75,6 +84,15 @@ class AudioScan:
 
 
 @dataclass(frozen=True)
+class Demuxed:
+    """Every packet of a clip: video in decode order (the index's positions), audio as
+    (first decoded sample, packet)."""
+
+    video: tuple[Packet, ...]
+    audio: tuple[tuple[int, Packet], ...]
+
+
+@dataclass(frozen=True)
 class SourceClip:
     """One input as the splicer sees it. ``index`` is None when its video cannot be copied,
     and ``why`` then says why in a few words."""
@@ -84,6 +102,8 @@ class SourceClip:
     video: VideoParams | None
     audio: AudioParams | None
     why: str | None
+    packets: Demuxed | None = None
+    """All its packets, when the scan was asked to keep them."""
 
 
 def open_packets(path: Path) -> contextlib.AbstractContextManager[InputContainer]:
@@ -92,20 +112,28 @@ def open_packets(path: Path) -> contextlib.AbstractContextManager[InputContainer
 
 
 def scan_source(
-    path: Path, width: int, height: int, fps: int, keep_audio: tuple[float, float] = (0, 0)
+    path: Path,
+    width: int,
+    height: int,
+    fps: int,
+    keep_audio: tuple[float, float] = (0, 0),
+    keep_packets: bool = False,
 ) -> SourceClip:
     """The clip's probe and packet index, and whether its packets fit an output of that
     size and frame rate; clips that cannot be copied get a full (decoding) probe.
 
     ``keep_audio`` = (head, tail) seconds: the audio packets within ``head`` seconds of the
-    clip's start and ``tail`` seconds of its end are kept in ``audio.edges``."""
+    clip's start and ``tail`` seconds of its end are kept in ``audio.edges``.
+    ``keep_packets``: keep every packet of a copyable clip in ``packets``."""
     with open_packets(path) as container:
         if not container.streams.video:
             raise unreadable(path, "it has no video stream")
         stream = container.streams.video[0]
         ctx = stream.codec_context
         why = _video_mismatch(container, width, height, fps)
-        pts, keys, sound = _demux_index(container, _keeper(container, keep_audio))
+        pts, keys, sound, demuxed = _demux_index(
+            container, _keeper(container, keep_audio), keep_packets
+        )
         audio = _audio_params(container, sound)
         if why is None and (not _is_cfr(pts) or len(pts) != stream.frames):
             why = "not constant frame rate"
@@ -115,7 +143,7 @@ def scan_source(
         info = _copyable_info(path, container, len(pts), fps)
         extradata = bytes(ctx.extradata or b"")
         params = VideoParams(extradata, str(ctx.profile), int(ctx.level), _nal_size(extradata))
-        return SourceClip(info, index, params, audio, None)
+        return SourceClip(info, index, params, audio, None, demuxed)
 
 
 def _video_mismatch(container: InputContainer, width: int, height: int, fps: int) -> str | None:
@@ -160,39 +188,54 @@ def _keeper(container: InputContainer, keep: tuple[float, float]) -> Keeper:
 
 
 def _demux_index(
-    container: InputContainer, keep: Keeper
-) -> tuple[list[int], list[bool], AudioScan]:
-    """Video packets' pts and keyframe flags in decode order, and the audio's first
-    timestamp and kept packets."""
+    container: InputContainer, keep: Keeper, keep_packets: bool
+) -> tuple[list[int], list[bool], AudioScan, Demuxed | None]:
+    """Video packets' pts and keyframe flags in decode order, the audio's first timestamp
+    and kept packets, and every packet if ``keep_packets``."""
     video = container.streams.video[0]
     streams = [video, *container.streams.audio[:1]]
     audio = container.streams.audio[0] if container.streams.audio else None
-    per_sample = _per_sample(audio)
+    num, den = _per_sample(audio)
     pts: list[int] = []
     keys: list[bool] = []
     first: int | None = None
     kept: list[tuple[int, int, bytes]] = []
+    pictures: list[Packet] = []
+    sounds: list[tuple[int, Packet]] = []
     n = 0
     for packet in container.demux(streams):
         if packet.size == 0 or packet.pts is None:
             continue
-        if packet.stream.index == video.index:
+        if packet.stream_index == video.index:
             pts.append(packet.pts)
             keys.append(packet.is_keyframe)
+            if keep_packets:
+                pictures.append(packet)
             continue
         if first is None:
             first = packet.pts
-        at = int(packet.pts * per_sample)
+        at = to_samples(packet.pts, num, den)
         if keep(at):
             kept.append((n, at, bytes(packet)))
+        if keep_packets:
+            sounds.append((at, packet))
         n += 1
-    return pts, keys, AudioScan(first, _runs(kept, n))
+    demuxed = Demuxed(tuple(pictures), tuple(sounds)) if keep_packets else None
+    return pts, keys, AudioScan(first, _runs(kept, n)), demuxed
 
 
-def _per_sample(audio: AudioStream | None) -> Fraction:
+def to_samples(pts: int, num: int, den: int) -> int:
+    """``int(pts * num / den)`` (rounded toward zero) in integers: a timestamp in samples."""
+    q, r = divmod(pts * num, den)
+    return q + 1 if r and q < 0 else q
+
+
+def _per_sample(audio: AudioStream | None) -> tuple[int, int]:
+    """Samples per tick of the audio's time base, as a fraction (0/1 when unknown)."""
     if audio is None or audio.time_base is None or not audio.codec_context.sample_rate:
-        return Fraction(0)
-    return Fraction(audio.time_base) * audio.codec_context.sample_rate
+        return 0, 1
+    ratio = Fraction(audio.time_base) * audio.codec_context.sample_rate
+    return ratio.numerator, ratio.denominator
 
 
 def _runs(kept: list[tuple[int, int, bytes]], count: int) -> tuple[PacketRun, ...]:
