@@ -33,6 +33,8 @@ AAC_FRAME = 1024
 RUN_IN = 2048
 """Samples decoded before a ranged read's first one: the AAC decoder's overlap needs one
 packet before, and a seek may land a packet late."""
+KEPT_RUN_IN = AAC_FRAME
+"""The same for packets the scan kept: no seek, so the one packet the overlap needs."""
 
 
 def sample_at(frame: int, fps: int, rate: int) -> int:
@@ -166,7 +168,7 @@ def _covering(kept: AudioParams | None, rate: int, first: int, count: int) -> Pa
     """The kept run holding every packet a decode of [first, first + count) needs, if any."""
     if kept is None or kept.rate != rate or kept.channels > 2:
         return None
-    start, stop = first - RUN_IN, first + count
+    start, stop = first - KEPT_RUN_IN, first + count
     for run in kept.edges:
         begins = run.from_start or run.at[0] <= start
         ends = run.to_end or run.at[-1] + AAC_FRAME >= stop
@@ -176,12 +178,12 @@ def _covering(kept: AudioParams | None, rate: int, first: int, count: int) -> Pa
 
 
 def _decode_kept_into(kept: AudioParams, run: PacketRun, first: int, out: Samples) -> None:
-    """Decode the run's packets from the last one at or before the run-in, as a seek would."""
+    """Decode the run's packets from the one before the packet holding ``first``."""
     decoder = av.CodecContext.create("aac", "r")
     decoder.extradata = kept.extradata
     base = Fraction(1, kept.rate)
     stop = first + out.shape[1]
-    begin = max(0, bisect.bisect_right(run.at, first - RUN_IN) - 1)
+    begin = max(0, bisect.bisect_right(run.at, first - KEPT_RUN_IN) - 1)
     for at, data in zip(run.at[begin:], run.data[begin:], strict=True):
         if at >= stop:
             break
