@@ -74,7 +74,7 @@ def reference_png(path: Path, size: tuple[int, int] = (320, 180)) -> Path:
 def open_case(name: str, tmp_path: Path) -> Iterator[Case]:
     """Start the servers of ``name`` and yield its case (servers stopped after)."""
     clips = tmp_path / "clips"
-    clips.mkdir(exist_ok=True)
+    clips.mkdir(parents=True, exist_ok=True)
     image = reference_png(tmp_path / "ref.png")
     with contextlib.ExitStack() as stack, httpx.Client() as client:
         if name == "veo":

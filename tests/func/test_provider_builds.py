@@ -1,0 +1,166 @@
+"""Whole builds against each network provider's fake server, switched to by editing only the
+manifest's provider block: paid once, rebuilt with zero calls, resumed after a kill, and
+never a key in any output or file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, clean_env, run_doit
+
+sys.path.insert(0, str(REPO / "tests" / "providers"))
+from adapter_support import CASES, Case, open_case
+from fake_http import KEY
+
+EXAMPLE = REPO / "projects" / "goal-compilation"
+ANIMATIC_BLOCK = (
+    "provider:\n"
+    "  name: animatic          # embedded, offline, free; swap for a real provider later\n"
+)
+TINY = """
+    schema_version: 1
+    title: Tiny
+    output: {size: 1280x720, fps: 24}
+    provider: {name: animatic}
+    defaults: {seconds: 4}
+    segments:
+      - id: one
+        reference: none
+        prompt: "A red kite rises over the dunes."
+      - id: two
+        prompt: "The kite dives toward the sea."
+"""
+
+
+def provider_block(case: Case, **extra: object) -> str:
+    """The provider block that points the project at ``case``'s fake server."""
+    lines = [f"name: {case.provider_name}", f"base_url: {case.transport.base_url}"]
+    if case.transport.dialect:
+        lines.append(f"dialect: {case.transport.dialect}")
+    lines += ["poll_interval: 0.05", *(f"{k}: {v}" for k, v in extra.items())]
+    return "provider:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+def env_with_key() -> dict[str, str]:
+    return clean_env(GEMINI_API_KEY=KEY, OPENAI_API_KEY=KEY)
+
+
+def assert_no_key(project: Path, *outputs: str) -> None:
+    for text in outputs:
+        assert KEY not in text
+    for path in project.rglob("*"):
+        if path.is_file():
+            assert KEY.encode() not in path.read_bytes(), path
+
+
+FAST = ("veo", "openai:openai")
+"""Built in every run; the other dialects (same build, another wire) with ``-m slow``."""
+
+
+@pytest.fixture(params=[c if c in FAST else pytest.param(c, marks=pytest.mark.slow) for c in CASES])
+def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
+    with open_case(request.param, tmp_path / "server") as opened:
+        yield opened
+
+
+def tiny_project(tmp_path: Path, block: str) -> Path:
+    root = tmp_path / "tiny"
+    root.mkdir()
+    text = textwrap.dedent(TINY).lstrip().replace("provider: {name: animatic}\n", block)
+    (root / "cinestitch.yaml").write_text(text)
+    shutil.copy(EXAMPLE / "dodo.py", root / "dodo.py")
+    return root
+
+
+def test_a_project_builds_once_and_rebuilds_with_zero_calls(case: Case, tmp_path: Path) -> None:
+    """Built against the fake: each shot paid once; a rebuild and a gateway move make no call."""
+    root = tiny_project(tmp_path, provider_block(case))
+    first = run_doit(root, env=env_with_key())
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert case.submissions == 2
+    again = run_doit(root, env=env_with_key())
+    assert again.returncode == 0, again.stdout + again.stderr
+    manifest = root / "cinestitch.yaml"
+    manifest.write_text(manifest.read_text().replace("poll_interval: 0.05", "timeout: 30"))
+    moved = run_doit(root, env=env_with_key())
+    assert moved.returncode == 0, moved.stdout + moved.stderr
+    assert case.submissions == 2 and case.server.requests_to("create") == 2
+    assert (root / "build" / "tiny.mp4").is_file()
+    assert_no_key(root, first.stdout, first.stderr, again.stdout, moved.stdout)
+
+
+def test_a_missing_key_fails_before_any_call(case: Case, tmp_path: Path) -> None:
+    """With no key the build stops with one line naming the variable; nothing is sent."""
+    root = tiny_project(tmp_path, provider_block(case))
+    done = run_doit(root, env=clean_env())
+    assert done.returncode != 0
+    variable = "GEMINI_API_KEY" if case.provider_name == "veo" else "OPENAI_API_KEY"
+    assert variable in done.stdout + done.stderr
+    assert case.server.seen == []
+
+
+def test_a_killed_build_resumes_its_job(tmp_path: Path) -> None:
+    """A build killed while a job runs resumes polling that job: it is never submitted twice."""
+    with open_case("veo", tmp_path / "server") as case:
+        case.server.outcome = "never"
+        root = tiny_project(tmp_path, provider_block(case))
+        build = subprocess.Popen(
+            [sys.executable, "-m", "doit"],
+            cwd=root,
+            env=env_with_key(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while case.server.requests_to("poll") < 2:
+                assert time.monotonic() < deadline and build.poll() is None
+                time.sleep(0.05)
+        finally:
+            os.killpg(build.pid, signal.SIGKILL)
+            build.wait()
+        assert case.submissions == 1
+        case.server.outcome = "ok"
+        resumed = run_doit(root, env=env_with_key())
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert case.submissions == 2  # the first shot once, then the second shot
+        assert case.server.requests_to("create") == 2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", CASES)
+def test_the_example_project_switches_by_its_provider_block(tmp_path: Path, name: str) -> None:
+    """The example, its provider block pointed at a fake, plans at that price and builds once."""
+    with open_case(name, tmp_path / "server") as case:
+        root = tmp_path / "example"
+        shutil.copytree(
+            EXAMPLE, root, ignore=shutil.ignore_patterns("build", ".cinestitch", ".doit.db*")
+        )
+        manifest = root / "cinestitch.yaml"
+        text = manifest.read_text()
+        assert ANIMATIC_BLOCK in text
+        # 12 s is no duration Veo or Sora make: the shots become 8 s ones.
+        text = text.replace(ANIMATIC_BLOCK, provider_block(case)).replace(
+            "  seconds: 12\n", "  seconds: 8\n"
+        )
+        manifest.write_text(text)
+        plan = run_doit(root, "plan", env=clean_env())
+        assert plan.returncode == 0, plan.stdout + plan.stderr
+        assert f"{case.provider_name} list price" in plan.stdout
+        built = run_doit(root, env=env_with_key())
+        assert built.returncode == 0, built.stdout + built.stderr
+        assert case.submissions == 5
+        again = run_doit(root, env=env_with_key())
+        assert again.returncode == 0 and case.submissions == 5
+        assert_no_key(root, built.stdout, built.stderr, again.stdout)
