@@ -104,9 +104,11 @@ def _on_interrupt(plan: BuildPlan, main_pid: int) -> None:
             journal = JobJournal(journal_dir(cache_dir(plan)))
             ours = [e for e in journal.pending() if e.build == build_id() and e.job_id]
             if ours:
-                jobs = "1 job is" if len(ours) == 1 else f"{len(ours)} jobs are"
+                jobs, them = (
+                    ("1 job is", "it") if len(ours) == 1 else (f"{len(ours)} jobs are", "them")
+                )
                 said = f"interrupted — {jobs} still running at the provider; the next build "
-                said += "resumes them (nothing is paid twice)"
+                said += f"resumes {them} (nothing is paid twice)"
             else:
                 said = "interrupted — no job was left running; the next build carries on"
             print(f"\n{said}", file=sys.stderr, flush=True)
