@@ -13,8 +13,6 @@ import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from cinestitch.atomic import file_mode
 
 CLAIM_TIMEOUT = 6 * 60 * 60
@@ -29,6 +27,8 @@ class ClaimTimeoutError(TimeoutError):
 def claim(cache_dir: Path, key: str, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
     """Hold the claim on ``key`` for the duration of the block; ``on_wait`` is called once if
     another build holds it first."""
+    from filelock import FileLock, Timeout  # imported when a segment is built, not on load
+
     directory = cache_dir / "claims"
     directory.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(directory / f"{key}.lock"), mode=file_mode(), thread_local=False)

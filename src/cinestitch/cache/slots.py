@@ -13,8 +13,6 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from filelock import FileLock, Timeout
-
 from cinestitch.atomic import file_mode
 
 POLL_SECONDS = 0.2
@@ -28,6 +26,8 @@ def slot(
     if limit is None or limit < 1:
         yield
         return
+    from filelock import FileLock, Timeout  # imported when a job is submitted, not on load
+
     directory.mkdir(parents=True, exist_ok=True)
     locks = [
         FileLock(str(directory / f"{n}.lock"), mode=file_mode(), thread_local=False)
