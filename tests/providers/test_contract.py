@@ -13,7 +13,12 @@ import stamina
 from adapter_support import CASES, Case, no_key_in, open_case, run_job
 from fake_http import KEY, Fault, free_port
 
-from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
+from cinestitch.errors import (
+    GenerationFailedError,
+    JobNotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+)
 from cinestitch.media.check import check_video
 from cinestitch.providers.base import JobHandle, JobState, LookupResult
 
@@ -313,3 +318,11 @@ def test_the_request_is_refused_at_once_when_invalid(case: Case) -> None:
     with pytest.raises(GenerationFailedError, match="HTTP 400") as caught:
         case.provider().submit(bad, "key-1")
     assert caught.value.no_job and case.server.requests_to("create") == 1
+
+
+def test_a_job_the_provider_does_not_know_cannot_be_resumed(case: Case) -> None:
+    """Polling a job the server has never heard of is JobNotFoundError, maybe billed."""
+    name = "models/veo-3.1-fast-generate-preview/operations/nope" if case.name == "veo" else "nope"
+    with pytest.raises(JobNotFoundError) as caught:
+        case.provider().poll(JobHandle(case.provider_name, name))
+    assert caught.value.may_be_billed and "HTTP 404" in str(caught.value)

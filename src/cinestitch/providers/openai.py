@@ -24,7 +24,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from cinestitch.atomic import write_text_atomic
-from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
+from cinestitch.errors import (
+    GenerationFailedError,
+    JobNotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+)
 from cinestitch.providers import _http
 from cinestitch.providers import openai_models as models
 from cinestitch.providers._images import PreparedImage, prepare_image
@@ -468,6 +473,8 @@ class OpenAIVideoProvider:
             if status not in (404, 410):
                 return None
             text = gone_text(root, path, subject, f"HTTP {status}: {said}", create=create)
-            return ProviderError(text, no_job=create, may_be_billed=not create)
+            if create:
+                return ProviderError(text, no_job=True)
+            return JobNotFoundError(text, may_be_billed=True)
 
         return hook

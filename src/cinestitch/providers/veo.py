@@ -21,7 +21,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
+from cinestitch.errors import (
+    GenerationFailedError,
+    JobNotFoundError,
+    ProviderError,
+    ProviderUnavailableError,
+)
 from cinestitch.providers import _http
 from cinestitch.providers import veo_models as models
 from cinestitch.providers._images import PreparedImage, prepare_image
@@ -335,7 +340,7 @@ class VeoProvider:
 def _poll_status(name: str) -> _http.StatusHook:
     def hook(status: int, said: str) -> ProviderError | None:
         if status == 404:
-            return ProviderError(
+            return JobNotFoundError(
                 f"veo: the operation {name} is unknown (HTTP 404: {said}) — it expired or "
                 "was made with another key; it may have been billed",
                 may_be_billed=True,
