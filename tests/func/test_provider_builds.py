@@ -20,7 +20,7 @@ from tests.conftest import REPO, clean_env, run_doit
 
 sys.path.insert(0, str(REPO / "tests" / "providers"))
 from adapter_support import CASES, Case, open_case
-from fake_http import KEY
+from fake_http import KEY, Fault
 
 EXAMPLE = REPO / "projects" / "goal-compilation"
 ANIMATIC_BLOCK = (
@@ -164,3 +164,15 @@ def test_the_example_project_switches_by_its_provider_block(tmp_path: Path, name
         again = run_doit(root, env=env_with_key())
         assert again.returncode == 0 and case.submissions == 5
         assert_no_key(root, built.stdout, built.stderr, again.stdout)
+
+
+def test_a_failing_build_with_tracebacks_shows_no_key(tmp_path: Path) -> None:
+    """Even with CINESTITCH_DEBUG=1, a provider echoing the key leaves it in no output or file."""
+    with open_case("veo", tmp_path / "server") as case:
+        echo = {"error": {"code": 400, "message": f"bad key {KEY}", "status": "INVALID_ARGUMENT"}}
+        case.server.inject("create", Fault("status", 400, echo, times=10))
+        root = tiny_project(tmp_path, provider_block(case))
+        done = run_doit(root, env={**env_with_key(), "CINESTITCH_DEBUG": "1"})
+        assert done.returncode != 0
+        assert "HTTP 400" in done.stdout + done.stderr
+        assert_no_key(root, done.stdout, done.stderr)
