@@ -48,13 +48,15 @@ class Dialect:
     lists: bool = False
     """``GET path`` lists jobs (so a lost submission can be looked up)."""
     idempotency_header: bool = False
-    """Send the request key as ``Idempotency-Key``."""
+    """Send the request key as ``Idempotency-Key``. No ``/v1/videos`` server documents one,
+    and a server that replays a key's first answer would replay a failed job forever to a
+    build that resubmits the same request: off for every dialect known so far."""
 
 
 DIALECTS = {
     d.name: d
     for d in (
-        Dialect("openai", lists=True, idempotency_header=True),
+        Dialect("openai", lists=True),
         Dialect("litellm"),
         Dialect("new-api", time_unit="ms"),
         Dialect("json", body="json"),
