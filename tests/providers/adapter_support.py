@@ -97,7 +97,7 @@ def open_case(name: str, tmp_path: Path) -> Iterator[Case]:
         else:
             dialect = name.split(":", 1)[1]
             server = download_server = stack.enter_context(FakeVideos(clips, dialect))
-            route, provider = "content", "openai"
+            route, provider = ("file" if dialect == "classic" else "content"), "openai"
             request = GenerationRequest(
                 "openai",
                 "sora-2",

@@ -36,6 +36,8 @@ class Flavour:
     running: str = "in_progress"
     lists: bool = False
     models_open: bool = False
+    content: bool = True
+    """``GET path/{id}/content``; else the finished job names a ``video_url`` on /files/."""
 
 
 FLAVOURS = {
@@ -52,6 +54,7 @@ FLAVOURS = {
         bodies=("json",),
         queued="submitted",
         running="processing",
+        content=False,
     ),
 }
 
@@ -106,6 +109,9 @@ class FakeVideos(FakeServer):
                 code="model_not_found",
             )
             return "retired", lambda: (404, {}, error)
+        if seen.path.startswith("/files/") and seen.method == "GET":
+            job_id = seen.path.removeprefix("/files/").removesuffix(".mp4")
+            return "file", lambda: self._content(job_id, seen)
         rest = seen.path[len(base) :] if seen.path.startswith(base) else None
         if rest == "" and seen.method == "POST":
             return "create", lambda: self._create(seen)
@@ -122,7 +128,13 @@ class FakeVideos(FakeServer):
                 {},
                 {"id": parts[0], "object": "video.deleted", "deleted": True},
             )
-        if rest and len(parts) == 2 and parts[1] == "content" and seen.method == "GET":
+        if (
+            rest
+            and len(parts) == 2
+            and parts[1] == "content"
+            and self.flavour.content
+            and seen.method == "GET"
+        ):
             return "content", lambda: self._content(parts[0], seen)
         return "other", lambda: (404, {}, openai_error(f"Invalid URL ({seen.method} {seen.path})"))
 
@@ -268,11 +280,14 @@ class FakeVideos(FakeServer):
                     "message": "Your request was blocked by our moderation system.",
                 }
             }
-        return "completed", {
+        done = {
             "progress": 100,
             "completed_at": self._stamp(time.time()),
             "expires_at": self._stamp(time.time() + 3600),
         }
+        if not self.flavour.content:
+            done["video_url"] = f"{self.url}/files/{job.id}.mp4"
+        return "completed", done
 
     def _poll(self, job_id: str) -> Answer:
         job = self.jobs.get(job_id)

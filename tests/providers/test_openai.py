@@ -256,3 +256,19 @@ def test_an_unknown_dialect_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ProviderError, match="unknown dialect 'x' — openai has: openai, litellm"):
         get_provider("openai", tmp_path, Transport(dialect="x"))
     assert set(DIALECTS) == {"openai", "litellm", "new-api", "json", "bare-key", "classic"}
+
+
+def test_output_urls_and_wrapped_jobs_are_found() -> None:
+    """A job wrapped in {code, data} is read; its video URL is found in the usual places."""
+    wrapped = {
+        "code": "success",
+        "data": {"task_id": "t", "status": "completed", "output": [{"url": "https://cdn/x.mp4"}]},
+    }
+    video = parse_video(wrapped, dialect_of("classic"))
+    assert video.id == "t" and video.state is JobState.SUCCEEDED
+    assert video.output_url == "https://cdn/x.mp4"
+    plain = parse_video(
+        {"id": "v", "status": "completed", "video_url": "http://h/v.mp4"}, dialect_of("classic")
+    )
+    assert plain.output_url == "http://h/v.mp4"
+    assert parse_video({"id": "v", "url": "not a url"}, dialect_of("openai")).output_url is None

@@ -148,6 +148,7 @@ def parse_video(data: Any, dialect: Dialect) -> Video:
     """A job object from its JSON; ``ValueError`` when it has no id."""
     if not isinstance(data, Mapping):
         raise ValueError("the answer is not a JSON object")
+    data = _unwrapped(data)
     job_id = data.get("id") or data.get("task_id")
     if not isinstance(job_id, str) or not job_id:
         raise ValueError("the answer has no job id")
@@ -179,11 +180,35 @@ def _error_text(error: Any) -> str | None:
     return None
 
 
+def _unwrapped(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The job object, also where a gateway wraps it as ``{"code": …, "data": {…}}``."""
+    inner = data.get("data")
+    if isinstance(inner, Mapping) and "status" not in data:
+        outer_id = data.get("id") or data.get("task_id")
+        return {**({"id": outer_id} if outer_id else {}), **inner}
+    return data
+
+
+OUTPUT_KEYS = ("video_url", "url", "result_url", "output", "urls", "unsigned_urls")
+
+
 def _output_url(data: Mapping[str, Any]) -> str | None:
-    for key in ("video_url", "url"):
-        value = data.get(key)
-        if isinstance(value, str) and value.startswith(("http://", "https://")):
-            return value
+    """The finished video's URL where the job object gives one (the classic path has no
+    ``/content`` endpoint): a string, or the first of a list of strings or ``{url}``."""
+    for key in OUTPUT_KEYS:
+        found = _first_url(data.get(key))
+        if found:
+            return found
+    return None
+
+
+def _first_url(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value if value.startswith(("http://", "https://")) else None
+    if isinstance(value, Mapping):
+        return _first_url(value.get("url"))
+    if isinstance(value, list):
+        return next((u for u in map(_first_url, value) if u), None)
     return None
 
 
@@ -372,6 +397,9 @@ class OpenAIVideoProvider:
         url = f"{self.jobs_url}/{handle.job_id}/content"
         fallback = handle.state.get("output_url")
         hook = self._status_hook(handle.job_id, create=False)
+        if not self.dialect.content:
+            self._download_output(handle, dest, seconds)
+            return
         try:
             self._api.download(
                 url,
@@ -391,6 +419,22 @@ class OpenAIVideoProvider:
             if not isinstance(fallback, str):
                 raise
             self._api.download(fallback, dest, expected_seconds=seconds)
+
+    def _download_output(self, handle: JobHandle, dest: Path, seconds: float | None) -> None:
+        """Download from the URL the job object gave (a dialect with no ``/content``)."""
+        url = handle.state.get("output_url")
+        if not isinstance(url, str):
+            status = self.poll(handle)
+            if status.state is JobState.FAILED:
+                raise GenerationFailedError(status.message or "failed", may_be_billed=True)
+            url = (status.handle or handle).state.get("output_url")
+        if not isinstance(url, str):
+            raise ProviderError(
+                f"openai: job {handle.job_id} names no video URL (status "
+                f"{status.state.value}) — nothing to download yet",
+                may_be_billed=True,
+            )
+        self._api.download(url, dest, expected_seconds=seconds)
 
     def cancel(self, handle: JobHandle) -> None:
         """Best effort: ``DELETE`` the job (the shape has no cancel); a refusal is ignored."""

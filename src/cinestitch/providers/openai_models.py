@@ -47,6 +47,9 @@ class Dialect:
     """Unit of ``created_at`` / ``expires_at``."""
     lists: bool = False
     """``GET path`` lists jobs (so a lost submission can be looked up)."""
+    content: bool = True
+    """The video is at ``GET path/{id}/content``; otherwise at the URL the job object names
+    (``video_url``, ``url``, ``result_url``, ``output``…)."""
     idempotency_header: bool = False
     """Send the request key as ``Idempotency-Key``. No ``/v1/videos`` server documents one,
     and a server that replays a key's first answer would replay a failed job forever to a
@@ -61,7 +64,7 @@ DIALECTS = {
         Dialect("new-api", time_unit="ms"),
         Dialect("json", body="json"),
         Dialect("bare-key", auth="bare"),
-        Dialect("classic", auth="bare", path="/v1/video/generations", body="json"),
+        Dialect("classic", auth="bare", path="/v1/video/generations", body="json", content=False),
     )
 }
 DEFAULT_DIALECT = "openai"
