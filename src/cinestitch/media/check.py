@@ -20,8 +20,8 @@ VIDEO_CODECS = ("h264", "hevc", "vp9", "av1", "libdav1d", "libaom-av1")
 def check_video(path: Path, expected_seconds: float, tolerance: float | None = None) -> float:
     """The duration of the video at ``path`` in seconds; ``MediaError`` saying why it is not
     a whole H.264/H.265/VP9/AV1 video of ``expected_seconds`` (± ``tolerance``, by default
-    the larger of 1 s and 15 %)."""
-    allowed = tolerance if tolerance is not None else max(1.0, 0.15 * expected_seconds)
+    the larger of 1 s and 25 %: enough for padding, not for half a clip)."""
+    allowed = tolerance if tolerance is not None else max(1.0, 0.25 * expected_seconds)
     with open_input(path) as container:
         video = video_stream(container, path)
         codec = video.codec_context.name
