@@ -23,9 +23,11 @@ from av.container import InputContainer
 
 from cinestitch.errors import MediaError
 from cinestitch.media.container import audio_stream, open_input
+from cinestitch.media.effects import Ducker, PlacedEffect, add_effects, place_effects
+from cinestitch.media.finish import Duck
 from cinestitch.media.source import AudioParams, PacketRun
 from cinestitch.media.timeline import ClipTrack, Timeline
-from cinestitch.media.types import AudioBed
+from cinestitch.media.types import AudioBed, StitchPlan
 
 Samples = npt.NDArray[np.float32]
 """Stereo audio, shape (2, n)."""
@@ -336,15 +338,32 @@ class AudioMix:
     """The output's audio in order, produced as the video frames are written.
 
     Holds the clips that overlap the samples being produced (one, or two in a crossfade).
+    Sound effects are added over the mix, and the bed ducks under the clips (``effects``).
     """
 
-    def __init__(self, timeline: Timeline, rate: int, bed: AudioBed | None) -> None:
+    def __init__(
+        self,
+        timeline: Timeline,
+        rate: int,
+        bed: AudioBed | None,
+        effects: tuple[PlacedEffect, ...] = (),
+        duck: Duck | None = None,
+    ) -> None:
         self.timeline, self.rate = timeline, rate
         total = sample_at(timeline.total_frames, timeline.fps, rate)
         self.bed = BedStream(bed, rate, total) if bed is not None else None
+        self.effects = effects
+        self.ducker = Ducker(duck, rate) if duck is not None and bed is not None else None
         self.cursor = 0
         self._next = 0
         self._loaded: dict[int, tuple[int, Samples]] = {}
+
+    @classmethod
+    def of_plan(cls, timeline: Timeline, plan: StitchPlan) -> AudioMix:
+        """The mix ``plan`` asks for: its clips, music bed, ducking and sound effects."""
+        rate = plan.encoder.sample_rate
+        effects = tuple(place_effects(plan, timeline, rate, read_audio))
+        return cls(timeline, rate, plan.audio_bed, effects, plan.duck)
 
     def until_frame(self, frame: int) -> Samples:
         """The mixed samples from where the last call stopped up to the start of ``frame``."""
@@ -365,7 +384,9 @@ class AudioMix:
             if first + audio.shape[1] <= end:
                 del self._loaded[index]
         if self.bed is not None:
-            out += self.bed.read(out.shape[1])
+            bed = self.bed.read(out.shape[1])
+            out += bed if self.ducker is None else bed * self.ducker(out)
+        add_effects(out, self.cursor, self.effects)
         self.cursor = end
         return np.clip(out, -1.0, 1.0)
 

@@ -23,16 +23,18 @@ speed"): four crossfades into clips with one keyframe each re-encode 762 of 1392
 from __future__ import annotations
 
 import itertools
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from contextlib import closing
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
 
 from cinestitch.media.audio import read_audio, sample_at
 from cinestitch.media.container import decoded_video, unreadable
+from cinestitch.media.finish import Speed
 from cinestitch.media.fit import FIT_MODES, FitMode, Placement, plan_fit
 from cinestitch.media.joins import aac_config
 from cinestitch.media.probe import probe_clip
@@ -40,6 +42,9 @@ from cinestitch.media.source import SourceClip, scan_source
 from cinestitch.media.types import ClipInfo, EncoderSettings
 from cinestitch.media.writer import Mp4Writer
 from cinestitch.media.yuv import SWS_EXACT, Yuv, black, split_planes
+
+if TYPE_CHECKING:
+    from cinestitch.media.colour import Grade
 
 GOP_SECONDS = 2
 """The keyframe interval that conformed clips get, and the longest one left alone."""
@@ -96,24 +101,36 @@ def conform_clip(
     encoder: EncoderSettings,
     *,
     fit: FitMode = "pad",
+    grade: Grade | None = None,
+    speed: Speed | None = None,
 ) -> ClipInfo:
     """Re-encode ``source`` to ``dest`` (atomically) in the output's format: fitted to its
     size, at its frame rate with the same duration, stereo AAC at its rate (silence if the
-    clip has none), at its quality with keyframes every ``GOP_SECONDS``."""
+    clip has none), at its quality with keyframes every ``GOP_SECONDS``. A ``grade``
+    recolours every picture (``media.colour``); a ``speed`` retimes the clip
+    (``media.retime``), which changes its duration."""
     if fit not in FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, not {fit!r}")
     info = probe_clip(source)
     rate = encoder.sample_rate
     sound = read_audio(source, rate, 0.0, sample_at(frame_count(info, fps), fps, rate))
+    times = None
+    if speed is not None:
+        from cinestitch.media.retime import retimed_audio, retimed_frames
+
+        times = retimed_frames(info.duration, fps, speed)
+        sound = retimed_audio(sound, rate, speed, info.duration)
     keyint = GOP_SECONDS * fps
     last: av.VideoFrame | None = None
     with (
         Mp4Writer(dest, width, height, fps, encoder, audio=True, keyint=keyint) as writer,
-        closing(shown_frames(source, info, fps)) as frames,
+        closing(shown_frames(source, info, fps, times)) as frames,
     ):
         for n, frame in enumerate(frames):
             if frame is not last:
                 picture, last = fit_frame(frame, width, height, fit), frame
+                if grade is not None:
+                    picture = grade.apply(picture, width, height)
             writer.write_frame(picture)
             writer.write_audio(sound[:, sample_at(n, fps, rate) : sample_at(n + 1, fps, rate)])
     return probe_clip(dest)
@@ -124,18 +141,24 @@ def frame_count(info: ClipInfo, fps: int) -> int:
     return max(1, round(info.duration * fps))
 
 
-def shown_frames(source: Path, info: ClipInfo, fps: int) -> Generator[av.VideoFrame, None, None]:
+def shown_frames(
+    source: Path, info: ClipInfo, fps: int, times: Iterable[Fraction] | None = None
+) -> Generator[av.VideoFrame, None, None]:
     """The source frame on screen at each of the output's frame times (its timestamp at or
     before it; the last one past the clip's end): frames are dropped or repeated, the same
-    object each time it repeats. A generator: close it when done early."""
+    object each time it repeats. ``times`` (seconds into the clip, never decreasing) replace
+    the output's frame times n / fps, to retime the clip. A generator: close it when done
+    early."""
     with closing(decoded_video(source)) as frames:
         ahead = next(frames, None)
         if ahead is None:
             raise unreadable(source, "no frame decodes")
         start = _shown_at(ahead, 0, info.fps)
         decoded, shown = 0, ahead
-        for n in range(frame_count(info, fps)):
-            at = start + Fraction(n, fps)
+        if times is None:
+            times = (Fraction(n, fps) for n in range(frame_count(info, fps)))
+        for offset in times:
+            at = start + offset
             while ahead is not None and _shown_at(ahead, decoded, info.fps) <= at + _tick(ahead):
                 shown, decoded = ahead, decoded + 1
                 ahead = next(frames, None)

@@ -6,6 +6,8 @@ previous one is still being written. ``PacketShelf`` opens each copied clip once
 both of its streams together and keeps the packets it will copy until both tracks have
 taken them: one open per clip, and only the clips between the two tracks' positions (one or
 two) in memory. Clips whose packets the scan kept (small inputs) are not opened at all.
+A clip may be copied in several runs (text burned into frames between them): its video
+packets are then handed out run by run, in order.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ else:
 class Shelved:
     """One clip's copied packets: video in decode order, audio as (first sample, packet)."""
 
-    video: list[Packet] | None = None
+    video: list[list[Packet]] | None = None
+    """Per copied run of the clip, in order, the runs not yet taken."""
     audio: list[tuple[int, Packet]] | None = None
 
 
@@ -39,7 +42,7 @@ class PacketShelf:
     """Copied packets by clip, each clip demuxed once when a track first asks for it."""
 
     paths: list[Path]
-    video: dict[int, VideoCopy]
+    video: dict[int, list[VideoCopy]]
     audio: dict[int, AudioCopy]
     scanned: dict[int, Demuxed]
     """Packets the scan kept, by clip: used instead of opening it (and then dropped)."""
@@ -49,17 +52,22 @@ class PacketShelf:
     def of(
         cls, paths: list[Path], pieces: list[object], scanned: list[Demuxed | None]
     ) -> PacketShelf:
-        video = {p.clip: p for p in pieces if isinstance(p, VideoCopy)}
+        video: dict[int, list[VideoCopy]] = {}
+        for p in pieces:
+            if isinstance(p, VideoCopy):
+                video.setdefault(p.clip, []).append(p)
         audio = {p.clip: p for p in pieces if isinstance(p, AudioCopy)}
         kept = {i: d for i, d in enumerate(scanned) if d is not None}
         return cls(paths, video, audio, kept)
 
     def video_packets(self, clip: int) -> list[Packet]:
-        """The packets of the clip's video copy, in decode order (taken off the shelf)."""
-        packets = self._load(clip).video
-        self._load(clip).video = None
-        self._forget(clip)
-        return packets or []
+        """The packets of the clip's next video copy, in decode order (taken off the shelf)."""
+        shelved = self._load(clip)
+        packets = shelved.video.pop(0) if shelved.video else []
+        if not shelved.video:
+            shelved.video = None
+            self._forget(clip)
+        return packets
 
     def audio_packets(self, clip: int) -> list[tuple[int, Packet]]:
         """(first sample, packet) for the packets of the clip's audio copy."""
@@ -85,10 +93,12 @@ class PacketShelf:
         scanned = self.scanned.pop(clip, None)
         if scanned is not None:
             return Shelved(
-                list(scanned.video[video.first_packet : video.stop_packet]) if video else None,
+                [list(scanned.video[v.first_packet : v.stop_packet]) for v in video]
+                if video
+                else None,
                 [(at, p) for at, p in scanned.audio if _within(audio, at)] if audio else None,
             )
-        pictures: list[Packet] = []
+        pictures: list[list[Packet]] = [[] for _ in video or ()]
         sounds: list[tuple[int, Packet]] = []
         with open_packets(self.paths[clip]) as container:
             streams: list[Any] = [container.streams.video[0]]
@@ -104,8 +114,9 @@ class PacketShelf:
                     continue
                 if packet.stream_index == streams[0].index:
                     n += 1
-                    if video is not None and video.first_packet <= n < video.stop_packet:
-                        pictures.append(packet)
+                    for run, v in enumerate(video or ()):
+                        if v.first_packet <= n < v.stop_packet:
+                            pictures[run].append(packet)
                 elif audio is not None:
                     at = to_samples(packet.pts, num, den)
                     if _within(audio, at):

@@ -37,6 +37,8 @@ from cinestitch.atomic import atomic_path
 from cinestitch.cache.store import file_digest
 from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, JoinMix, Samples
+from cinestitch.media.captions import TextLayout, plan_text
+from cinestitch.media.carve import carve_copies
 from cinestitch.media.copies import PacketShelf
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.joins import AudioPacket, aac_config, encode_join
@@ -109,6 +111,8 @@ class Job:
     """Packets the scan kept (small inputs), by clip, for the muxer to copy."""
     pieces: dict[int, Path] = field(default_factory=dict)
     """Each seam piece's file, by its first output frame."""
+    text: TextLayout | None = None
+    """Captions and comments burned into the frames that carry them."""
     done: int = 0
 
     def tick(self, frames: int = 1) -> None:
@@ -143,6 +147,9 @@ def smart_stitch(
     job.scanned = scanned
     video = plan_video(timeline, indexes)
     notes += _gop_notes(job, video)
+    job.text = plan_text(plan, timeline)
+    if job.text is not None:
+        video = carve_copies(video, job.text.ranges, indexes)
     audio_sources, audio_notes = _audio_sources(job)
     _tell(notes + audio_notes, note)
     job.result.notes = notes + audio_notes
@@ -205,7 +212,7 @@ def _gop_notes(job: Job, video: list[VideoPiece]) -> list[str]:
 def _audio_sources(job: Job) -> tuple[list[AudioSource | None], list[str]]:
     """Per clip, its AAC track if its packets can be copied; notes for the ones that can't."""
     enc = job.plan.encoder
-    if job.plan.audio_bed is not None:
+    if job.plan.mixes_audio:
         return [None] * len(job.sources), []
     config = aac_config(enc)
     out: list[AudioSource | None] = []
@@ -258,7 +265,9 @@ def piece_path(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> Path:
         [s.kind, s.weight, [[job_digest(job, c), _source_frame(job, c, f)] for c, f in s.parts]]
         for s in shown
     ]
-    key = piece_key({**encoder.digest_parts(), "frames": frames})
+    parts = {**encoder.digest_parts(), "frames": frames}
+    text = job.text.recipe(piece.start, piece.stop) if job.text is not None else []
+    key = piece_key({**parts, "text": text} if text else parts)
     return job.work_dir / f"{key}.seam"
 
 
@@ -283,6 +292,8 @@ def _piece(job: Job, encoder: SeamEncoder, piece: VideoEncode) -> int:
         job.tick(frames)
         return stored.delay
     pictures = render_range(job.timeline, piece.start, piece.stop, job.indexes)
+    if job.text is not None:
+        pictures = job.text.applied(pictures, piece.start)
     try:
         made = encoder.encode(pictures, job.tick)
     finally:
@@ -432,10 +443,10 @@ def _signal(job: Job, audio: list[AudioPiece], skews: list[int]) -> Callable[[in
     """The output's sound for re-encoded pieces: the joins' mix, or the whole reference mix
     (with the music bed) read in order."""
     t, rate = job.timeline, job.plan.encoder.sample_rate
-    if job.plan.audio_bed is None:
+    if not job.plan.mixes_audio:
         glide = audio_glide(audio, skews, sample_at(t.total_frames, t.fps, rate))
         return JoinMix(t, rate, glide, [s.audio for s in job.sources])
-    return SequentialMix(AudioMix(t, rate, job.plan.audio_bed), t.fps, rate)
+    return SequentialMix(AudioMix.of_plan(t, job.plan), t.fps, rate)
 
 
 def _joins(
@@ -447,7 +458,7 @@ def _joins(
     enc, fps = job.plan.encoder, job.plan.fps
     total = sample_at(job.timeline.total_frames, fps, enc.sample_rate)
     pieces = [p for p in audio if isinstance(p, AudioEncode)]
-    if job.plan.audio_bed is not None:
+    if job.plan.mixes_audio:
         return (encode_join(signal, p.start, p.stop, total, enc, None) for p in pieces)
 
     def encode(p: AudioEncode) -> list[AudioPacket]:

@@ -16,6 +16,7 @@ import av
 
 from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix
+from cinestitch.media.captions import plan_text
 from cinestitch.media.container import decoded_video
 from cinestitch.media.probe import probe_clip
 from cinestitch.media.timeline import ClipTrack, Crossfade, Plain, Timeline, plan_timeline
@@ -35,10 +36,12 @@ def stitch_clips(plan: StitchPlan, dest: Path, progress: Progress | None = None)
     timeline = plan_timeline(plan, infos)
     total = timeline.total_frames
     writer = Mp4Writer(dest, plan.width, plan.height, plan.fps, plan.encoder, audio=True)
+    text = plan_text(plan, timeline)
+    frames = render_frames(timeline)
     with (
         writer,
-        closing(AudioMix(timeline, plan.encoder.sample_rate, plan.audio_bed)) as mix,
-        closing(render_frames(timeline)) as pictures,
+        closing(AudioMix.of_plan(timeline, plan)) as mix,
+        closing(frames if text is None else text.applied(frames, 0)) as pictures,
     ):
         for done, picture in enumerate(pictures, start=1):
             writer.write_frame(picture)

@@ -7,6 +7,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
+from cinestitch.media.finish import Caption, Comment, Duck, SoundEffect
+
 TransitionKind = Literal["cut", "fade", "crossfade"]
 
 
@@ -45,6 +47,8 @@ class Transition:
 
     kind: TransitionKind = "cut"
     seconds: float = 0.0
+    sfx: SoundEffect | None = None
+    """A sound effect mixed in at the seam (see ``media.effects``)."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class ClipSpec:
     head_trim: float = 0.0
     tail_trim: float = 0.0
     transition_out: Transition = field(default_factory=Transition)
+    captions: tuple[Caption, ...] = ()
+    """Text burned into the clip's frames (see ``media.captions``)."""
+    comments: tuple[Comment, ...] = ()
+    """Scrolling comments that enter over the clip."""
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,19 @@ class StitchPlan:
     fps: int
     audio_bed: AudioBed | None = None
     encoder: EncoderSettings = field(default_factory=EncoderSettings)
+    duck: Duck | None = None
+    """How the music bed ducks under the clips' own sound."""
+
+    @property
+    def mixes_audio(self) -> bool:
+        """Whether sound is added to the clips' own (music, effects): the whole track is
+        then mixed and encoded, instead of copied between joins."""
+        return self.audio_bed is not None or any(c.transition_out.sfx for c in self.clips)
+
+    @property
+    def has_text(self) -> bool:
+        """Whether any clip carries captions or comments."""
+        return any(c.captions or c.comments for c in self.clips)
 
     def expected_duration(self, clip_durations: list[float]) -> float:
         """Sum of kept clip durations minus crossfade overlaps (the output's length)."""
