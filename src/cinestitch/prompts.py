@@ -176,6 +176,8 @@ def _render_one(
         return Problem(found, at or segment.line, who, _missing(exc, project))
     except Exception as exc:  # undefined names, sandbox violations, limits, type errors
         found, at = _template_position(exc, project.root)
+        if found is None and name != MANIFEST_NAME:  # stopped between template lines
+            found, at = name, 1
         return Problem(
             found or MANIFEST_NAME, at or segment.line, who, _render_message(exc, context)
         )

@@ -491,6 +491,15 @@ TEMPLATES = [
         capped=True,
     ),
     Case(
+        "jinja-endless-output",
+        ("prompts/shot.j2:1 segments[0] (one): the prompt renders more than 100,000 characters",),
+        templates={
+            "shot.j2": "{% for i in range(100000) %}{% for j in range(100000) %}{{ action }}"
+            "{% endfor %}{% endfor %}\n"
+        },
+        capped=True,
+    ),
+    Case(
         "jinja-lipsum",
         ("prompts/shot.j2:1 segments[0] (one): 'lipsum' is undefined",),
         templates={"shot.j2": "{{ lipsum(10**6) }}\n"},
