@@ -81,7 +81,7 @@ def with_base(old: str, new: str) -> str:
 
 def write_outside(tmp: Path) -> Path:
     outside = tmp / "outside"
-    outside.mkdir(exist_ok=True)
+    outside.mkdir(parents=True, exist_ok=True)
     (outside / "secret.txt").write_text(f"{SECRET}\n")
     (outside / "secret.j2").write_text(f"{SECRET} {{{{ action }}}}\n")
     (outside / "secret.png").write_bytes(png_bytes())

@@ -4,6 +4,7 @@ per problem, no traceback, nothing written, nothing from outside the project sho
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -53,3 +54,28 @@ def test_doit_refuses(name: str, tmp_path: Path) -> None:
     assert ran.rss_mb < MAX_RSS_MB and ran.seconds < MAX_SECONDS, ran
     assert_refused(case, ran.code, ran.out, ran.err)
     assert_untouched(root, before)
+
+
+ALL_IN_ONE = """
+import contextlib, io, json, resource, sys, time
+from cinestitch.cli import main
+seconds = {}
+for root in sys.argv[1:]:
+    start = time.monotonic()
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        code = main(["validate", root])
+    seconds[root] = (code, time.monotonic() - start)
+print(json.dumps(seconds))
+"""
+
+
+def test_every_case_is_small_and_quick(tmp_path: Path) -> None:
+    """Run one after another in one capped process, no case takes 5 s, and the process never
+    holds 200 MB (its peak is the largest case's)."""
+    roots = [str(write_case(case, tmp_path / case.name)) for case in CASES]
+    ran = run_capped(["-c", ALL_IN_ONE, *roots], cwd=tmp_path, timeout=120)
+    assert ran.code == 0, ran.err
+    results = json.loads(ran.out)
+    assert {code for code, _ in results.values()} == {3}
+    slow = {root: took for root, (_, took) in results.items() if took >= MAX_SECONDS}
+    assert not slow and ran.rss_mb < MAX_RSS_MB, (slow, ran.rss_mb)
