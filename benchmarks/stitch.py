@@ -3,6 +3,9 @@
     python benchmarks/stitch.py            # 5 x 12 s at 720p and 1080p, 2 s and long GOPs
     python benchmarks/stitch.py --quick    # 5 x 4 s at 720p, one run each
 
+Both also time a cut-only stitch of 100 one-second clips at 320x180 against ffmpeg's concat
+demuxer (many joins: what a long video of short segments costs).
+
 Inputs are generated first (moving texture and gradients, a tone with tremolo; H.264 High and
 AAC by the same encoder the animatic provider uses). Each cinestitch run happens in a child
 process that times the stitch itself and reports its peak RSS; ffmpeg (from imageio-ffmpeg)
@@ -288,6 +291,36 @@ def bench_set(
     return out
 
 
+MANY, MANY_SIZE, MANY_RUNS = 100, (320, 180), 5
+
+
+def bench_many(root: Path, baselines: bool) -> dict[str, float]:
+    """A cut-only stitch of 100 one-second clips, against ffmpeg concat ``-c copy``, the two
+    timed in turn (medians of five runs each)."""
+    print(f"\n== many: {MANY} x 1 s at {MANY_SIZE[0]}x{MANY_SIZE[1]}, cut only")
+    clips = [root / f"many-{i:03d}.mp4" for i in range(MANY)]
+    for i, clip in enumerate(clips):
+        write_segment(clip, *MANY_SIZE, 1, i % 7, 48)
+    ffmpeg = ffmpeg_binary() if baselines else None
+    ours, theirs, rss = [], [], 0.0
+    for _ in range(MANY_RUNS):
+        work = Path(tempfile.mkdtemp(dir=root))
+        got = run_child(clips, MANY_SIZE, "cut", root / "many.mp4", work)
+        shutil.rmtree(work)
+        ours.append(got["seconds"])
+        rss = max(rss, got["rss_mb"])
+        if ffmpeg:
+            theirs.append(timed(lambda: ffmpeg_concat(ffmpeg, clips, root / "c.mp4"), 1))
+    out = {"cut": statistics.median(ours), "rss_mb": rss}
+    line = "  {:<24} {:7.2f} s   {}"
+    print(line.format("cinestitch cut-only", out["cut"], f"peak RSS {rss:.0f} MB"))
+    if theirs:
+        out["ffmpeg_concat"] = statistics.median(theirs)
+        ratio = out["cut"] / out["ffmpeg_concat"]
+        print(line.format("ffmpeg concat -c copy", out["ffmpeg_concat"], f"{ratio:.2f}x (<= 2x)"))
+    return out
+
+
 def args_quick() -> bool:
     return "--quick" in sys.argv
 
@@ -334,6 +367,7 @@ def main() -> None:
         print("(no imageio-ffmpeg: pip install -e '.[bench]' for the ffmpeg baselines)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
+        bench_many(root, baselines)
         if args.quick:
             bench_set(root, "720g2", (1280, 720), 4, 48, 1, baselines)
             return

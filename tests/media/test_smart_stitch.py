@@ -228,3 +228,23 @@ def test_no_copyable_clip_uses_the_reference(tmp_path: Path, make_clip: ClipFact
     result = smart(plan, tmp_path / "out.mp4", tmp_path / "seams", notes)
     assert notes == ["c.mp4 re-encoded — 24 fps differs from the output's 12"]
     assert result.info.frame_count == 12
+
+
+def test_each_clip_is_opened_once(
+    tmp_path: Path, make_clip: ClipFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cut-only stitch of small clips opens each clip once (its scan keeps the packets the
+    copies and the audio joins need), plus the first clip once more as the track's template."""
+    clips = make_clips(make_clip, tmp_path, SHORT_GOP, n=4)
+    opened: list[str] = []
+    real_open = av.open
+
+    def counting(file: object, *args: object, **kwargs: object) -> object:
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(av, "open", counting)
+    result = smart(plan_of(clips, "cut"), tmp_path / "out.mp4", tmp_path / "seams")
+    assert result.encoded_frames == 0
+    counts = {str(c): opened.count(str(c)) for c in clips}
+    assert counts == {str(c): 2 if c == clips[0] else 1 for c in clips}, opened

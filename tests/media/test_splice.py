@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 from fractions import Fraction
 from pathlib import Path
 
 from cinestitch.media.gop import GopIndex, annexb_to_length_prefixed
 from cinestitch.media.splice import (
+    GLIDE_RATE,
     AudioCopy,
     AudioEncode,
     AudioSource,
     VideoCopy,
     VideoEncode,
+    audio_glide,
     audio_skews,
     plan_audio,
     plan_video,
@@ -97,3 +100,42 @@ def test_audio_skews_stay_within_half_a_packet_and_pieces_tile() -> None:
             assert piece.start % 1024 == 0 and piece.stop % 1024 == 0
     assert at == 150 * 4000 and isinstance(pieces[-1], AudioEncode)
     assert sum(isinstance(p, AudioCopy) for p in pieces) == 3
+
+
+def copies_and_joins(seconds: list[float]) -> tuple[list[AudioCopy], list[AudioEncode], list[int]]:
+    """Cut-only clips of these lengths at 12 fps: the audio plan's copies, joins and skews."""
+    names = [f"c{i}" for i in range(len(seconds))]
+    plan = StitchPlan(clips=tuple(ClipSpec(Path(n)) for n in names), width=64, height=48, fps=12)
+    infos = [info(n, round(s * 12)) for n, s in zip(names, seconds, strict=True)]
+    timeline = plan_timeline(plan, infos)
+    sources: list[AudioSource | None] = [AudioSource(0, round(s * 48_000)) for s in seconds]
+    skews = audio_skews(timeline, 48_000, sources)
+    pieces = plan_audio(timeline, 48_000, sources, skews)
+    copies = [p for p in pieces if isinstance(p, AudioCopy)]
+    joins = [p for p in pieces if isinstance(p, AudioEncode)]
+    return copies, joins, skews
+
+
+def test_each_join_is_just_wide_enough_for_its_glide() -> None:
+    """Between two copies the lag changes by at most GLIDE_RATE a sample, and a join no
+    wider than that needs (plus the packet overlapping each copy, and the grid) is kept."""
+    copies, _, skews = copies_and_joins([1.0, 1.5, 1.25, 2.0, 1.0])
+    assert len(copies) == 5 and len({skews[c.clip] for c in copies}) > 2
+    for before, after in itertools.pairwise(copies):
+        change = abs(skews[after.clip] - skews[before.clip])
+        glide = after.start - (before.stop + 1024)
+        assert glide >= change / GLIDE_RATE
+        assert glide < change / GLIDE_RATE + 4 * 1024, (before, after, change)
+
+
+def test_the_lag_is_each_copys_skew_and_zero_at_the_ends() -> None:
+    """The re-encoded sound plays with the skew of the copy it meets, from a copy's first
+    sample to one packet past its last, and in place at the output's two ends."""
+    copies, joins, skews = copies_and_joins([1.0, 1.0, 1.0])
+    pieces = sorted([*copies, *joins], key=lambda p: p.start)
+    at, lag = audio_glide(pieces, skews, pieces[-1].stop)
+    assert (at[0], lag[0], at[-1], lag[-1]) == (0, 0, pieces[-1].stop, 0)
+    assert at == sorted(at)
+    for copy in copies:
+        i = at.index(copy.start)
+        assert at[i + 1] == copy.stop + 1024 and lag[i] == lag[i + 1] == skews[copy.clip]

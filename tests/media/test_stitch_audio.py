@@ -19,6 +19,8 @@ from cinestitch.media import (
     read_audio,
     stitch_clips,
 )
+from cinestitch.media.audio import read_audio_range
+from cinestitch.media.source import scan_source
 
 FPS, W, H = 12, 64, 48
 AAC_FRAME = 1024
@@ -170,3 +172,16 @@ def test_missing_bed_fails_before_writing(tmp_path: Path, make_clip: ClipFactory
     with pytest.raises(MediaError, match=r"theme\.ogg: not a readable audio file — "):
         stitch_clips(plan, out)
     assert not out.exists()
+
+
+def test_kept_edges_decode_as_the_file_does(tmp_path: Path, make_clip: ClipFactory) -> None:
+    """Samples read from the packets a scan kept at a clip's head and tail are the samples
+    the file itself decodes to there; a range the kept packets miss is read from the file."""
+    path = clip(make_clip, tmp_path / "c.mp4", 440, seconds=2.0)
+    kept = scan_source(path, W, H, FPS, keep_audio=(0.3, 0.3)).audio
+    assert kept is not None and len(kept.edges) == 2
+    for first, count in [(0, 4000), (-500, 3000), (90_000, 6000), (40_000, 3000)]:
+        got = read_audio_range(path, RATE, first, count, kept)
+        want = read_audio_range(path, RATE, first, count)
+        assert got.shape == want.shape == (2, count)
+        assert np.abs(got - want).max() < 1e-3, (first, np.abs(got - want).max())

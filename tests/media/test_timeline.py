@@ -138,3 +138,13 @@ def test_odd_output_size_is_refused() -> None:
     """yuv420p needs even sizes."""
     with pytest.raises(MediaError, match="size 63x48"):
         layout([spec("a")], [info("a")], width=63)
+
+
+def test_spans_between_finds_only_the_overlapping_spans() -> None:
+    """A stretch of output frames maps to exactly the spans it overlaps, each with its first
+    frame, without walking the timeline from the start."""
+    t = layout([spec("a", "crossfade", 0.25), spec("b"), spec("c")], [info(n) for n in "abc"])
+    assert t.span_starts == (0, 9, 12, 21)
+    assert list(t.spans_between(10, 13)) == [(9, t.spans[1]), (12, t.spans[2])]
+    assert list(t.spans_between(0, 1)) == [(0, t.spans[0])]
+    assert list(t.spans_between(21, 33)) == [(21, t.spans[3])]
