@@ -28,11 +28,16 @@ COMMENTED_TRANSPORT = {
 def provider_block(name: str) -> str:
     """The ``provider:`` block (and a budget) for provider ``name``."""
     info = provider_info(name)
-    if info.key_env is None:
+    if name == "animatic":
         return ANIMATIC_BLOCK
+    key = (
+        f"  # the key is read from ${info.key_env} (environment, or the .env file git ignores)\n"
+        if info.key_env
+        else "  # needs no key\n"
+    )
     return (
         f"provider:\n  name: {name}\n  model: {info.default_model}\n"
-        f"  # the key is read from ${info.key_env} (environment, or the .env file git ignores)\n"
+        f"{key}"
         f"{COMMENTED_TRANSPORT.get(name, '')}"
         "  max_in_flight: 2      # jobs at once, across parallel builds\n\n"
         f"{BUDGET}"
