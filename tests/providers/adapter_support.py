@@ -15,16 +15,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from adapter_cases import NEW_CASES, open_new_case
 from fake_http import KEY, FakeServer
 from fake_veo import FakeVeo, StorageServer
 from fake_videos import FakeVideos
 from PIL import Image
 
-from cinestitch.providers import get_provider
+from cinestitch.providers import get_provider, provider_info
 from cinestitch.providers.base import GenerationRequest, JobHandle, JobStatus, Provider, Transport
 
 OPENAI_DIALECTS = ("openai", "litellm", "new-api", "json", "bare-key", "classic")
 CASES = ("veo", *(f"openai:{d}" for d in OPENAI_DIALECTS))
+CONTRACT_CASES = (*CASES, *NEW_CASES)
+"""Every adapter the contract suite runs: veo, /v1/videos, fal (per model family), runway,
+comfyui."""
 POLL = 0.02
 
 
@@ -40,6 +44,23 @@ class Case:
     request: GenerationRequest
     work_dir: Path
     client: httpx.Client
+    invalid: GenerationRequest | None = None
+    """A request the server refuses (``None``: the valid one at 5 s)."""
+    invalid_status: int = 400
+    has_policy: bool = True
+    """Whether the provider can reject content (a local ComfyUI cannot)."""
+    unknown_handle: JobHandle | None = None
+    """A handle of a job the server never heard of (``None``: a bare id ``nope``)."""
+    not_found_words: str = "HTTP 404"
+    """What the error for such a job says."""
+
+    @property
+    def key_variable(self) -> str | None:
+        """The environment variable the provider reads its key from (``None``: no key)."""
+        return provider_info(self.provider_name).key_env
+
+    def invalid_request(self) -> GenerationRequest:
+        return self.invalid or replace(self.request, seconds=5.0)
 
     def provider(self, **transport_changes: Any) -> Provider:
         transport = replace(self.transport, **transport_changes)
@@ -77,6 +98,13 @@ def open_case(name: str, tmp_path: Path) -> Iterator[Case]:
     clips.mkdir(parents=True, exist_ok=True)
     image = reference_png(tmp_path / "ref.png")
     with contextlib.ExitStack() as stack, httpx.Client() as client:
+        if name in NEW_CASES:
+            o = open_new_case(name, stack, clips, image, tmp_path / ".cinestitch")
+            work_dir = tmp_path / ".cinestitch" / o.provider_name
+            yield Case(name, o.server, o.download_server, o.download_route, o.provider_name,
+                       o.transport, o.request, work_dir, client, o.invalid, o.invalid_status,
+                       o.has_policy, o.unknown_handle, o.not_found_words)  # fmt: skip
+            return
         if name == "veo":
             storage = stack.enter_context(StorageServer(clips))
             server: FakeServer = stack.enter_context(FakeVeo(clips, storage))

@@ -99,7 +99,7 @@ class FakeServer:
             def _serve(self) -> None:
                 server._dispatch(self)
 
-            do_GET = do_POST = do_DELETE = _serve
+            do_GET = do_POST = do_DELETE = do_PUT = _serve
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True

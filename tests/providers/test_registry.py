@@ -34,6 +34,7 @@ def test_get_provider_builds_it_over_the_work_dir(tmp_path: Path) -> None:
 def test_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
     """An unknown name is a ProviderError naming the providers that exist."""
     with pytest.raises(
-        ProviderError, match="unknown provider 'nope' — known: animatic, openai, veo"
+        ProviderError,
+        match="unknown provider 'nope' — known: animatic, comfyui, fal, openai, runway, veo",
     ):
         get_provider("nope", tmp_path)

@@ -193,7 +193,7 @@ def test_an_unknown_provider_in_a_segment_is_named(make_project: ProjectFactory)
     root = make_project(manifest("{name: veo}", segments), {"shot.j2": SHOT})
     assert problems_of(root) == [
         "cinestitch.yaml:8 segments[0].provider.name: unknown provider 'sora' — known: "
-        "animatic, openai, veo"
+        "animatic, comfyui, fal, openai, runway, veo"
     ]
 
 

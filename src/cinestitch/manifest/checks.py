@@ -234,6 +234,11 @@ def _check_spec(
         problems.append(problem_at(doc, (*base, "dialect"), message))
     if problems:
         return problems
+    for message in info.check_files(project.root, spec.model, spec.options):
+        where, _, text = message.partition(": ")
+        problems.append(problem_at(doc, (*base, "options", *where.split(".")), text))
+    if problems:
+        return problems
     return _check_size(project, spec, info.capabilities(spec.model), doc)
 
 

@@ -35,7 +35,7 @@ from cinestitch.manifest.yamldoc import (
 from cinestitch.media.fit import FIT_MODES, FitMode
 from cinestitch.media.types import Transition
 from cinestitch.prompts import render_prompts
-from cinestitch.providers import DEFAULT_PROVIDER, default_model
+from cinestitch.providers import DEFAULT_PROVIDER, PROVIDERS, default_model
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 DEFAULT_TRANSITION_SECONDS = 0.5
@@ -76,7 +76,22 @@ def _load_project(root: Path) -> Project:
     problems += prompt_problems
     if problems:
         raise ProjectError(sorted(problems, key=_problem_order))
-    return dataclasses.replace(project, prompts=prompts)
+    return dataclasses.replace(with_file_identity(project), prompts=prompts)
+
+
+def with_file_identity(project: Project) -> Project:
+    """Every provider block's options with what the files they name add to a request's
+    identity (a ComfyUI workflow's digest), so that editing such a file regenerates."""
+
+    def resolve(spec: ProviderSpec) -> ProviderSpec:
+        info = PROVIDERS.get(spec.name)
+        if info is None:
+            return spec
+        options = info.identity_options(project.root, spec.model, spec.options)
+        return spec if options == dict(spec.options) else dataclasses.replace(spec, options=options)
+
+    segments = tuple(dataclasses.replace(s, provider=resolve(s.provider)) for s in project.segments)
+    return dataclasses.replace(project, provider=resolve(project.provider), segments=segments)
 
 
 def _problem_order(p: Problem) -> tuple[int, str, int]:

@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from cinestitch.errors import ProviderError
-from cinestitch.providers import openai_models, veo_models
+from cinestitch.providers import (
+    comfyui_workflow,
+    fal_models,
+    openai_models,
+    runway_models,
+    veo_models,
+)
 from cinestitch.providers.base import Capabilities, Provider, Transport
 from cinestitch.providers.spec import DEFAULT_TRANSPORT, ProviderContext, ProviderInfo, Shot
 
@@ -67,6 +73,26 @@ def _openai(context: ProviderContext) -> Provider:
     )
 
 
+def _fal(context: ProviderContext) -> Provider:
+    from cinestitch.providers.fal import FalProvider
+
+    return FalProvider(context.work_dir, context.transport, context.client, context.project_root)
+
+
+def _runway(context: ProviderContext) -> Provider:
+    from cinestitch.providers.runway import RunwayProvider
+
+    return RunwayProvider(context.work_dir, context.transport, context.client, context.project_root)
+
+
+def _comfyui(context: ProviderContext) -> Provider:
+    from cinestitch.providers.comfyui import ComfyUIProvider
+
+    return ComfyUIProvider(
+        context.work_dir, context.transport, context.client, context.project_root
+    )
+
+
 PROVIDERS: dict[str, ProviderInfo] = {
     info.name: info
     for info in (
@@ -100,6 +126,39 @@ PROVIDERS: dict[str, ProviderInfo] = {
             shot_check=openai_models.check_shot,
             open_models=True,
             dialects=tuple(openai_models.DIALECTS),
+        ),
+        ProviderInfo(
+            name=fal_models.NAME,
+            default_model=fal_models.DEFAULT_MODEL,
+            models=tuple(fal_models.MODELS),
+            key_env=fal_models.KEY_ENV,
+            capabilities_of=fal_models.capabilities,
+            options_check=fal_models.check_options,
+            factory=_fal,
+            shot_check=fal_models.check_shot,
+        ),
+        ProviderInfo(
+            name=runway_models.NAME,
+            default_model=runway_models.DEFAULT_MODEL,
+            models=tuple(runway_models.MODELS),
+            key_env=runway_models.KEY_ENV,
+            capabilities_of=runway_models.capabilities,
+            options_check=runway_models.check_options,
+            factory=_runway,
+            shot_check=runway_models.check_shot,
+        ),
+        ProviderInfo(
+            name=comfyui_workflow.NAME,
+            default_model=comfyui_workflow.DEFAULT_MODEL,
+            models=(comfyui_workflow.DEFAULT_MODEL,),
+            key_env=None,
+            capabilities_of=comfyui_workflow.capabilities,
+            options_check=comfyui_workflow.check_options,
+            factory=_comfyui,
+            shot_check=comfyui_workflow.check_shot,
+            open_models=True,
+            files_check=comfyui_workflow.check_files,
+            file_identity=comfyui_workflow.file_identity,
         ),
     )
 }

@@ -207,11 +207,26 @@ def provider_message(response: httpx.Response) -> str:
                 said = f"{status}: {said}"
         elif isinstance(error, str):
             said = error
-        said = said or data.get("message") or data.get("detail")
+        said = said or data.get("message") or _detail_text(data.get("detail"))
+        kind = data.get("error_type")
+        if said and isinstance(kind, str) and kind not in str(said):
+            said = f"{kind}: {said}"
     if not said:
         text = response.text if response.is_stream_consumed or not response.is_closed else ""
         said = text
     return one_line(str(said or response.reason_phrase or "no message"))
+
+
+def _detail_text(detail: Any) -> str | None:
+    """A ``detail`` field: text, or a list of ``{type, msg}`` errors (fal's model errors)."""
+    if isinstance(detail, list):
+        parts = [
+            ": ".join(str(d[k]) for k in ("type", "msg") if d.get(k))
+            for d in detail
+            if isinstance(d, dict)
+        ]
+        return "; ".join(p for p in parts if p) or None
+    return detail if isinstance(detail, str) else None
 
 
 def one_line(text: str, limit: int = 300) -> str:

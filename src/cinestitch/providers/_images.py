@@ -57,6 +57,24 @@ def prepare_image(path: Path, size: tuple[int, int] | None = None) -> PreparedIm
         ) from exc
 
 
+def within_bytes(image: PreparedImage, max_bytes: int) -> PreparedImage:
+    """``image`` if it is at most ``max_bytes``, else re-encoded as JPEG (and halved in size
+    until it fits): data URIs have byte limits (Runway 5 MB, fal models 10-20 MB)."""
+    if len(image.data) <= max_bytes:
+        return image
+    from PIL import Image
+
+    with Image.open(io.BytesIO(image.data)) as opened:
+        picture = opened.convert("RGB")
+    while True:
+        buffer = io.BytesIO()
+        picture.save(buffer, format="JPEG", quality=90)
+        if buffer.tell() <= max_bytes or min(picture.size) <= 16:
+            return PreparedImage(buffer.getvalue(), "image/jpeg", picture.width, picture.height)
+        half = (max(1, picture.width // 2), max(1, picture.height // 2))
+        picture = picture.resize(half, Image.Resampling.LANCZOS)
+
+
 def _letterbox(image: object, size: tuple[int, int]) -> object:
     from PIL import Image
 

@@ -50,8 +50,24 @@ ShotCheck = Callable[[str, Mapping[str, Any], Shot], list[str]]
 """(model, options, shot) -> problems, each ``<key>: <what is wrong> — <what it accepts>``."""
 
 
+FilesCheck = Callable[[Path, str, Mapping[str, Any]], list[str]]
+"""(project root, model, options) -> problems with the project files the options name (a
+ComfyUI workflow), each ``<option key path>: <what is wrong>``."""
+FileIdentity = Callable[[Path, str, Mapping[str, Any]], Mapping[str, Any]]
+"""(project root, model, options) -> what those files add to the options, so that their
+content is part of the request key (a workflow's digest)."""
+
+
 def _no_shot_problems(model: str, options: Mapping[str, Any], shot: Shot) -> list[str]:
     return []
+
+
+def _no_file_problems(root: Path, model: str, options: Mapping[str, Any]) -> list[str]:
+    return []
+
+
+def _no_file_identity(root: Path, model: str, options: Mapping[str, Any]) -> Mapping[str, Any]:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,8 @@ class ProviderInfo:
     open_models: bool = False
     dialects: tuple[str, ...] = ()
     """Names accepted by ``provider.dialect`` (empty: the provider has none)."""
+    files_check: FilesCheck = _no_file_problems
+    file_identity: FileIdentity = _no_file_identity
 
     def capabilities(self, model: str) -> Capabilities:
         return self.capabilities_of(model)
@@ -88,6 +106,16 @@ class ProviderInfo:
     def check_shot(self, model: str, options: Mapping[str, Any], shot: Shot) -> list[str]:
         """Problems with one segment's request beyond the plain capabilities (pure)."""
         return self.shot_check(model, options, shot)
+
+    def check_files(self, root: Path, model: str, options: Mapping[str, Any]) -> list[str]:
+        """Problems with the project files the options name (reads them; no network)."""
+        return self.files_check(root, model, options)
+
+    def identity_options(
+        self, root: Path, model: str, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The options with what the files they name add to a request's identity."""
+        return {**options, **self.file_identity(root, model, options)}
 
     def create(self, context: ProviderContext) -> Provider:
         return self.factory(context)
