@@ -1,7 +1,8 @@
-"""The ``cinestitch`` command: new, validate, build.
+"""The ``cinestitch`` command: new, validate, plan, build, cache.
 
 Exit codes: 0 success, 1 build failed, 2 usage error, 3 the project does not load (every
-problem printed, one line each, nothing generated).
+problem printed, one line each, nothing generated), 4 a frozen build would have had to
+generate (``--frozen``; plain ``doit`` with ``CINESTITCH_FROZEN=1`` exits 4 too).
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cinestitch import __version__
+from cinestitch.cache_commands import add_cache_commands
+from cinestitch.ci import CI_SYSTEMS, WORKFLOW_PATH, write_ci
 from cinestitch.doit_commands import plan_text, why_text
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
+from cinestitch.frozen import FROZEN_ENV
 from cinestitch.generation import RESUBMIT_ENV
 from cinestitch.manifest import MANIFEST_NAME, load_project
 from cinestitch.plan import plan_build
+from cinestitch.plan_formats import FORMATS
 from cinestitch.providers import provider_info, provider_names
 from cinestitch.resources import SCAFFOLD_DIR
 from cinestitch.scaffold import manifest_for
@@ -60,6 +65,11 @@ def _parser() -> argparse.ArgumentParser:
         default="animatic",
         help="who generates the shots (default: animatic, offline and free)",
     )
+    new.add_argument(
+        "--ci",
+        choices=CI_SYSTEMS,
+        help=f"also write a CI workflow ({WORKFLOW_PATH}): frozen builds on pull requests",
+    )
     new.set_defaults(run=cmd_new)
 
     validate = sub.add_parser("validate", help="check the manifest and templates; build nothing")
@@ -70,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         "plan", help="show what a build would generate, why, and what it would cost"
     )
     plan.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    plan.add_argument(
+        "--format", choices=FORMATS, default="text", help="text, json (bots) or markdown (CI)"
+    )
     plan.set_defaults(run=cmd_plan)
 
     why = sub.add_parser("why", help="explain whether and why one segment would be generated")
@@ -91,8 +104,14 @@ def _parser() -> argparse.ArgumentParser:
         help="submit again jobs that an interrupted build left and that cannot be resumed "
         "(they may have been billed)",
     )
+    build.add_argument(
+        "--frozen",
+        action="store_true",
+        help="never submit a job: stop (exit 4) if anything would be generated",
+    )
     build.add_argument("doit_args", nargs=argparse.REMAINDER, help="passed on to doit")
     build.set_defaults(run=cmd_build)
+    add_cache_commands(sub)
     return parser
 
 
@@ -111,6 +130,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     manifest.write_text(manifest_for(text, args.provider), "utf-8")
     (target / "gitignore").rename(target / ".gitignore")
     key_env = provider_info(args.provider).key_env
+    if args.ci:
+        write_ci(target, args.ci, key_env)
     if key_env:
         print(
             f"created {target}/ — put your key in ${key_env} (or {target}/.env), then: "
@@ -132,7 +153,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    print(plan_text(plan_build(load_project(args.dir))))
+    print(plan_text(plan_build(load_project(args.dir)), args.format))
     return 0
 
 
@@ -180,6 +201,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if args.resubmit:
         env[RESUBMIT_ENV] = "1"
+    if args.frozen:
+        env[FROZEN_ENV] = "1"
     return subprocess.call(command, env=env)
 
 

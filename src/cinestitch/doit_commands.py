@@ -15,7 +15,8 @@ from doit.exceptions import InvalidCommand
 from cinestitch.errors import CinestitchError, ProjectError
 from cinestitch.manifest import MANIFEST_NAME, load_project
 from cinestitch.plan import BuildPlan, plan_build
-from cinestitch.report import format_forecast, format_why
+from cinestitch.plan_formats import FORMATS, render_plan
+from cinestitch.report import format_why
 from cinestitch.state import run_forecast
 
 
@@ -26,9 +27,11 @@ def project_roots(start: Path) -> list[Path]:
     return sorted(p.parent for p in start.glob(f"projects/*/{MANIFEST_NAME}"))
 
 
-def plan_text(plan: BuildPlan) -> str:
+def plan_text(plan: BuildPlan, fmt: str = "text") -> str:
+    """The plan as a table (``text``), ``json`` or ``markdown`` (see ``plan_formats``)."""
     forecast, lock = run_forecast(plan)
-    return format_forecast(forecast, plan.project.budget, lock.spent_usd)
+    project = plan.project
+    return render_plan(forecast, project.budget, lock.spent_usd, project.name, project.title, fmt)
 
 
 def why_text(plan: BuildPlan, segment_id: str) -> str:
@@ -58,16 +61,31 @@ class PlanCommand(_ProjectCommand):
 
     name = "plan"
     doc_purpose = "show what the build would generate, why, and at what cost (spends nothing)"
-    doc_usage = ""
+    doc_usage = "[--format text|json|markdown]"
     doc_description = None
-    cmd_options = ()
+    cmd_options = (
+        {
+            "name": "plan_format",
+            "long": "format",
+            "type": str,
+            "default": "text",
+            "choices": [(f, "") for f in FORMATS],
+            "help": "text (a table), json (for bots) or markdown (for a CI job summary)",
+        },
+    )
 
-    def _execute(self, pos_args: list[str] | None = None) -> int:
+    def _execute(self, plan_format: str = "text", pos_args: list[str] | None = None) -> int:
         plans = self._plans()
+        if plan_format == "json" and len(plans) > 1:
+            texts = [plan_text(plan, "json") for plan in plans]
+            self.outstream.write("[\n" + ",\n".join(texts) + "\n]\n")
+            return 0
         for plan in plans:
-            if len(plans) > 1:
+            if len(plans) > 1 and plan_format == "text":
                 self.outstream.write(f"{plan.project.name}:\n")
-            self.outstream.write(plan_text(plan) + "\n")
+            self.outstream.write(plan_text(plan, plan_format) + "\n")
+            if len(plans) > 1 and plan_format == "markdown":
+                self.outstream.write("\n")
         return 0
 
 

@@ -36,9 +36,11 @@ from cinestitch.cache import GenerationStore, JobJournal, JournalEntry, RunRecor
 from cinestitch.cache.claims import claim
 from cinestitch.cache.journal import JournalDamagedError
 from cinestitch.cache.slots import slot
+from cinestitch.cache.tiers import open_cache
 from cinestitch.digests import file_digest
 from cinestitch.errors import BudgetError, GenerationFailedError, JobNotFoundError, ProviderError
 from cinestitch.explain import dollars
+from cinestitch.frozen import guard_submit
 from cinestitch.keys import reference_identity, short, take_keys
 from cinestitch.ledger import LedgerLine, append_ledger, build_spend, read_approved
 from cinestitch.lock import LockEntry, TakeRecord, write_pending_entry, write_pending_spend
@@ -101,6 +103,12 @@ class SegmentJob:
     transport: Transport = field(default_factory=Transport)
     end_image: Path | None = None
     """The image the clip should end on (``end_frame``), where the provider takes one."""
+    remote_cache: str | None = None
+    """The remote cache's URL, consulted after the local one in ``cache_dir``."""
+
+    @property
+    def store(self) -> GenerationStore:
+        return open_cache(self.cache_dir, self.remote_cache)
 
     @property
     def journal(self) -> JobJournal:
@@ -131,7 +139,7 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     end = pixel_digest(job.end_image) if job.end_image is not None else None
     reference = reference_identity(reference, end)
     keys = take_keys(job.prompt, job.settings, job.takes, reference)
-    store = GenerationStore(job.cache_dir)
+    store = job.store
     records: list[RunRecord] = []
     for take in range(1, job.takes + 1):
         got = _obtain(job, store, take, keys[take], reporter)
@@ -215,6 +223,7 @@ def _obtain(
                     f" is damaged — regenerating ({dollars(_estimate(job))})"
                 )
             _guard_budget(job, take)
+            guard_submit(job, store, take, key)
             return Obtained(_submit(job, provider, take, key, reporter), "generated")
 
 
@@ -425,7 +434,7 @@ def _finish(
             entry.key, "", provider.name, entry.model, handle.job_id, entry.submitted, now(),
             cost, __version__, job.segment_id, entry.take,
         )  # fmt: skip
-        stored = GenerationStore(job.cache_dir).put(part, record)
+        stored = job.store.put(part, record)
     finally:
         part.unlink(missing_ok=True)
     journal.remove(entry.key)

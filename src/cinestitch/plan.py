@@ -61,6 +61,26 @@ class BuildPaths:
         return self.build / "takes" / f"{segment_id}.contact.png"
 
     @property
+    def storyboard(self) -> Path:
+        """The review page: every segment's takes, scores and status, and the video."""
+        return self.build / "storyboard.html"
+
+    @property
+    def storyboard_files(self) -> Path:
+        """The page's pictures (thumbnails named by what they show)."""
+        return self.build / "storyboard"
+
+    @property
+    def seam_scores(self) -> Path:
+        """Each seam's continuity and each segment's colour drift (``doit seams``)."""
+        return self.build / "seam-scores.json"
+
+    @staticmethod
+    def beside_output(output: Path, suffix: str) -> Path:
+        """A file that travels with the final video: ``<name>.chapters.vtt``, ``<name>.otio``."""
+        return output.with_name(output.stem + suffix)
+
+    @property
     def lock(self) -> Path:
         return self.root / LOCK_NAME
 

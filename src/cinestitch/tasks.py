@@ -42,6 +42,7 @@ from cinestitch.state import (
     is_generated,
     journal_dir,
     load_current_lock,
+    remote_cache,
     step_prices,
 )
 
@@ -240,6 +241,7 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         ),
         **({"transport": transport} if transport is not None else {}),
         end_image=step.end_image,
+        remote_cache=remote_cache(plan),
     )
 
 

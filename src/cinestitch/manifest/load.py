@@ -23,6 +23,7 @@ from cinestitch.manifest.model import (
     Project,
     ProviderSpec,
     Reference,
+    ReviewSpec,
     Segment,
 )
 from cinestitch.manifest.schema import check_manifest_schema
@@ -130,6 +131,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
             if isinstance(raw_map.get("end_frame"), str)
             else None,
             extend=raw_map.get("extend") is True,
+            title=_opt_str(raw_map.get("title")),
         )
         segments.append(segment)
     audio_raw = data.get("audio")
@@ -152,8 +154,18 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         audio=audio,
         budget=Budget(_opt_num(budget.get("build")), _opt_num(budget.get("total"))),
         cache=data.get("cache") if isinstance(data.get("cache"), str) else None,
+        review=_review(_mapping(data.get("review"))),
     )
     return project, problems
+
+
+def _review(raw: Mapping[str, Any]) -> ReviewSpec:
+    """``review:`` thresholds, the defaults where a value is missing or of the wrong type."""
+    default = ReviewSpec()
+    return ReviewSpec(
+        seam_threshold=_num(raw.get("seam_threshold"), default.seam_threshold),
+        drift_threshold=_num(raw.get("drift_threshold"), default.drift_threshold),
+    )
 
 
 def merge_provider(base: ProviderSpec | None, raw: Mapping[str, Any]) -> ProviderSpec:

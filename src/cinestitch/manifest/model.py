@@ -56,6 +56,13 @@ class Segment:
     """An image in the project the clip should end on (where the provider accepts one)."""
     extend: bool = False
     """Continue the reference segment's clip natively (Veo extend) instead of from its frame."""
+    title: str | None = None
+    """The segment's chapter title (``None``: its id)."""
+
+    @property
+    def chapter_title(self) -> str:
+        """What chapters, the storyboard and editors call the segment."""
+        return self.title or self.id
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class ReviewSpec:
+    """When the seam scores flag a seam or a segment (``review:`` in the manifest)."""
+
+    seam_threshold: float = 0.5
+    """A seam whose continuity (SSIM of the frames either side) is below this is flagged."""
+    drift_threshold: float = 6.0
+    """A segment whose colour is further than this (CIE76 Delta E) from its chain's first
+    segment is flagged."""
+
+
+@dataclass(frozen=True)
 class AudioSpec:
     music: str
     volume: float
@@ -144,6 +162,7 @@ class Project:
     """The manifest's cache directory, as written (``CINESTITCH_CACHE`` overrides it)."""
     prompts: Mapping[str, RenderedPrompt] = field(default_factory=dict)
     """Rendered at load time, so template errors surface before anything runs."""
+    review: ReviewSpec = field(default_factory=ReviewSpec)
 
     @property
     def manifest_path(self) -> Path:
