@@ -25,7 +25,6 @@ from cinestitch.atomic import link_or_copy, write_text_if_changed
 from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.errors import BudgetError, CinestitchError, ProviderError
 from cinestitch.forecast import Status, check_budget
-from cinestitch.frozen import stop_if_frozen
 from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
 from cinestitch.ledger import (
@@ -192,7 +191,6 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
     else:
         stream.write("   plan: nothing to generate\n")
     stream.flush()
-    stop_if_frozen(forecast)
     over = check_budget(forecast, plan.project.budget, lock.spent_usd)
     if over:
         raise BudgetError(over)
@@ -281,3 +279,93 @@ def run_stitch(plan: StitchPlan, dest: Path) -> None:
     if result.pieces_reused:
         how += f", {result.pieces_reused} seams reused"
     reporter.line(f"{summary} → {dest.name} ({info.duration:.1f} s) in {elapsed:.1f} s ({how})")
+
+
+def stitch_timeline(plan: BuildPlan) -> Any:
+    """The stitch laid out in frames, from the conformed clips (probed, not decoded)."""
+    from cinestitch.media import plan_timeline, probe_clip
+
+    return plan_timeline(plan.stitch, [probe_clip(c.path) for c in plan.stitch.clips])
+
+
+@reported("chapters")
+def run_chapters(plan: BuildPlan) -> None:
+    """Put one chapter per segment into the final video (its packets copied, not encoded)
+    and write the WebVTT chapters file beside it."""
+    from cinestitch.chapters import plan_chapters, render_vtt
+    from cinestitch.media.chapters import write_chapters
+    from cinestitch.storyboard import chapters_path
+
+    titles = [(s.id, s.chapter_title) for s in plan.project.segments]
+    chapters = plan_chapters(stitch_timeline(plan), titles)
+    write_chapters(plan.output, chapters)
+    write_text_if_changed(chapters_path(plan), render_vtt(chapters))
+    ProgressReporter("chapters").line(f"{len(chapters)} chapters → {plan.output.name}")
+
+
+@reported("scores")
+def run_scores(plan: BuildPlan) -> None:
+    """Measure each seam's continuity and each segment's colour into build/seam-scores.json."""
+    from cinestitch.seam_report import build_seam_report
+    from cinestitch.seam_scores import measure_project, write_measures
+
+    measures = measure_project(plan)
+    write_measures(plan, measures)
+    report = build_seam_report(plan, measures)
+    flagged = len(report.flagged_seams)
+    said = f"{len(measures.seams)} seams scored" + (f", {flagged} flagged" if flagged else "")
+    ProgressReporter("scores").line(said)
+
+
+@reported("handoff")
+def run_handoff(plan: BuildPlan) -> None:
+    """Write the OpenTimelineIO timeline of the stitch (and a CMX 3600 EDL) for an editor."""
+    from cinestitch.handoff import handoff_paths
+    from cinestitch.media.lengths import sound_seconds
+    from cinestitch.otio_timeline import build_handoff, write_handoff
+
+    sounds: dict[Path, float] = {}
+    if plan.stitch.audio_bed is not None:
+        sounds[plan.stitch.audio_bed.path] = sound_seconds(plan.stitch.audio_bed.path)
+    for clip in plan.stitch.clips:
+        sfx = getattr(clip.transition_out, "sfx", None)
+        if sfx is not None and sfx.path not in sounds:
+            sounds[sfx.path] = sound_seconds(sfx.path)
+    timeline = stitch_timeline(plan)
+    otio_path, edl_path = handoff_paths(plan)
+    result = build_handoff(plan, timeline, sounds, load_current_lock(plan.paths))
+    wrote_edl = write_handoff(result, otio_path, edl_path, timeline.fps)
+    names = otio_path.name + (f", {edl_path.name}" if wrote_edl else "")
+    note = "" if wrote_edl else f" (no EDL: {timeline.fps} fps has no SMPTE timecode)"
+    ProgressReporter("handoff").line(f"editor's timeline → {names}{note}")
+
+
+@reported("storyboard")
+def run_storyboard(plan: BuildPlan, build_id: str) -> None:
+    """Write build/storyboard.html (and the thumbnails it lacks)."""
+    from cinestitch.storyboard import write_storyboard
+
+    write_storyboard(plan, build_id)
+    rel = plan.paths.storyboard.relative_to(plan.project.root)
+    ProgressReporter("storyboard").line(f"→ {rel}")
+
+
+def finish_review(plan: BuildPlan, build_id: str) -> None:
+    """At the end of every build: bring the storyboard up to date when its step did not
+    run (a failed or skipped step upstream, so the page shows what failed), and list the
+    seams and segments the scores flag."""
+    from cinestitch.seam_report import build_seam_report, format_flags, read_measures
+    from cinestitch.storyboard import is_current, write_storyboard
+
+    try:
+        if plan.paths.build.is_dir() and not is_current(plan, build_id):
+            write_storyboard(plan, build_id)
+        measures = read_measures(plan.paths.seam_scores)
+        flags = format_flags(build_seam_report(plan, measures)) if measures else None
+    except CinestitchError as exc:
+        flags = f"   storyboard: {exc}"
+    except OSError as exc:
+        flags = f"   storyboard: {describe_os_error(exc)}"
+    if flags:
+        sys.stdout.write(flags + "\n")
+        sys.stdout.flush()

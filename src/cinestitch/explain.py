@@ -20,7 +20,7 @@ SENTENCES = {
     "take_switched": "take switched",
     "cached": "in cache",
     "job_in_flight": "submitted by an interrupted build, already paid",
-    "remote_unreachable": "the remote cache could not be asked",
+    "footage": "an existing clip, never generated",
 }
 
 

@@ -46,7 +46,7 @@ def find_price(
     entry = price_table()["providers"].get(provider)
     if entry is None:
         return None
-    tiers = entry["models"].get(model, {})
+    tiers = entry["models"].get(model) or entry["models"].get("*", {})  # "*": any model
     tier = resolution_tier(height)
     if tier not in tiers:
         return None

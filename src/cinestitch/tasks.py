@@ -27,6 +27,7 @@ from cinestitch import actions
 from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
 from cinestitch.generation import Budgets, SegmentJob
+from cinestitch.handoff import handoff_paths, has_edl
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
 from cinestitch.plan import (
@@ -42,9 +43,10 @@ from cinestitch.state import (
     is_generated,
     journal_dir,
     load_current_lock,
-    remote_cache,
     step_prices,
 )
+from cinestitch.storyboard import chapters_path
+from cinestitch.storyboard import is_current as storyboard_is_current
 
 BUILD_ID_ENV = "CINESTITCH_BUILD_ID"
 EXIT_INTERRUPTED = 130
@@ -140,6 +142,7 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
         if step.needs_frame:
             yield frame_task(plan, step)
     yield stitch_task(plan)
+    yield from review_tasks(plan)
 
 
 def _rel(plan: BuildPlan, path: Path) -> str:
@@ -161,7 +164,10 @@ def budget_task(plan: BuildPlan) -> TaskDict:
         "basename": "budget",
         "doc": "Print what the build will generate and cost; stop if over budget.",
         "actions": [(actions.run_budget, [plan, build_id()])],
-        "teardown": [(actions.print_ledger, [plan, build_id()])],
+        "teardown": [
+            (actions.print_ledger, [plan, build_id()]),
+            (actions.finish_review, [plan, build_id()]),
+        ],
         "uptodate": [False],
         "verbosity": 2,
     }
@@ -241,7 +247,6 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         ),
         **({"transport": transport} if transport is not None else {}),
         end_image=step.end_image,
-        remote_cache=remote_cache(plan),
     )
 
 
@@ -300,5 +305,79 @@ def stitch_task(plan: BuildPlan) -> TaskDict:
         "file_dep": [_rel(plan, p) for p in deps],
         "targets": [_rel(plan, plan.output)],
         "uptodate": [config_changed(settings)],
+        "clean": True,
+    }
+
+
+def review_tasks(plan: BuildPlan) -> Iterator[TaskDict]:
+    """After the stitch: chapters in the video, seam scores, the editor's timeline, and the
+    storyboard page that shows them all."""
+    yield chapters_task(plan)
+    yield scores_task(plan)
+    yield handoff_task(plan)
+    yield storyboard_task(plan)
+
+
+def _titles(plan: BuildPlan) -> list[list[str]]:
+    return [[s.id, s.chapter_title] for s in plan.project.segments]
+
+
+def chapters_task(plan: BuildPlan) -> TaskDict:
+    vtt = chapters_path(plan)
+    return {
+        "basename": "chapters",
+        "doc": f"One chapter per segment in {plan.output.name}, and {vtt.name} beside it",
+        "actions": [(actions.run_chapters, [plan])],
+        "file_dep": [_rel(plan, plan.output)],
+        "task_dep": ["stitch"],
+        "targets": [_rel(plan, vtt)],
+        "uptodate": [config_changed(canonical_json(_titles(plan)))],
+        "clean": True,
+    }
+
+
+def scores_task(plan: BuildPlan) -> TaskDict:
+    settings = canonical_json(stitch_settings(plan.stitch, plan.project.root))
+    return {
+        "basename": "scores",
+        "doc": "Score each seam's continuity and each segment's colour drift (doit seams)",
+        "actions": [(actions.run_scores, [plan])],
+        "file_dep": [_rel(plan, c.path) for c in plan.stitch.clips],
+        "targets": [_rel(plan, plan.paths.seam_scores)],
+        "uptodate": [config_changed(settings)],
+        "clean": True,
+    }
+
+
+def handoff_task(plan: BuildPlan) -> TaskDict:
+    otio_path, edl_path = handoff_paths(plan)
+    deps = [c.path for c in plan.stitch.clips]
+    if plan.stitch.audio_bed is not None:
+        deps.append(plan.stitch.audio_bed.path)
+    targets = [otio_path, *((edl_path,) if has_edl(plan.stitch.fps) else ())]
+    settings = {
+        "title": plan.project.title,
+        "titles": _titles(plan),
+        "stitch": stitch_settings(plan.stitch, plan.project.root),
+    }
+    return {
+        "basename": "handoff",
+        "doc": f"The editor's timeline: {otio_path.name} (OpenTimelineIO) and an EDL",
+        "actions": [(actions.run_handoff, [plan])],
+        "file_dep": [_rel(plan, p) for p in deps],
+        "targets": [_rel(plan, p) for p in targets],
+        "uptodate": [config_changed(canonical_json(settings))],
+        "clean": True,
+    }
+
+
+def storyboard_task(plan: BuildPlan) -> TaskDict:
+    return {
+        "basename": "storyboard",
+        "doc": "Write build/storyboard.html: every segment's takes, scores and status",
+        "actions": [(actions.run_storyboard, [plan, build_id()])],
+        "task_dep": ["chapters", "scores"],
+        "targets": [_rel(plan, plan.paths.storyboard)],
+        "uptodate": [(storyboard_is_current, [plan, build_id()])],
         "clean": True,
     }
