@@ -25,6 +25,7 @@ from cinestitch.atomic import link_or_copy, write_text_if_changed
 from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.errors import BudgetError, CinestitchError, ProviderError
 from cinestitch.forecast import Status, check_budget
+from cinestitch.frozen import stop_if_frozen
 from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
 from cinestitch.ledger import (
@@ -191,6 +192,7 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
     else:
         stream.write("   plan: nothing to generate\n")
     stream.flush()
+    stop_if_frozen(forecast)
     over = check_budget(forecast, plan.project.budget, lock.spent_usd)
     if over:
         raise BudgetError(over)

@@ -21,6 +21,7 @@ SENTENCES = {
     "cached": "in cache",
     "job_in_flight": "submitted by an interrupted build, already paid",
     "footage": "an existing clip, never generated",
+    "remote_unreachable": "the remote cache could not be asked",
 }
 
 

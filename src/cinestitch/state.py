@@ -14,8 +14,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cinestitch.cache import GenerationStore, JobJournal
+from cinestitch.cache import JobJournal
 from cinestitch.cache.journal import JournalDamagedError
+from cinestitch.cache.remote import is_url
+from cinestitch.cache.tiers import TieredStore, note_unasked, open_cache
 from cinestitch.digests import DigestMemo
 from cinestitch.forecast import Forecast, forecast_build
 from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
@@ -25,17 +27,30 @@ from cinestitch.prices import Price, find_price
 CACHE_ENV = "CINESTITCH_CACHE"
 
 
+def cache_setting(plan: BuildPlan) -> str | None:
+    """``$CINESTITCH_CACHE``, else the manifest's ``cache`` (a directory or a URL)."""
+    return os.environ.get(CACHE_ENV) or plan.project.cache or None
+
+
+def remote_cache(plan: BuildPlan) -> str | None:
+    """The remote cache's URL when the setting is one (``s3://…``, ``gs://…``, ``file://…``)."""
+    chosen = cache_setting(plan)
+    return chosen if chosen and is_url(chosen) else None
+
+
 def cache_dir(plan: BuildPlan) -> Path:
-    """``$CINESTITCH_CACHE``, else the manifest's ``cache``, else ``.cinestitch/cache``."""
-    chosen = os.environ.get(CACHE_ENV) or plan.project.cache
-    if not chosen:
+    """The local cache directory: the setting when it is a path, else ``.cinestitch/cache``
+    (with a remote cache, claims, jobs and downloads still live in a local directory)."""
+    chosen = cache_setting(plan)
+    if not chosen or is_url(chosen):
         return plan.paths.default_cache
     path = Path(chosen).expanduser()
     return path if path.is_absolute() else plan.project.root / path
 
 
-def open_store(plan: BuildPlan) -> GenerationStore:
-    return GenerationStore(cache_dir(plan))
+def open_store(plan: BuildPlan) -> TieredStore:
+    """The local cache, with the remote one (if set) behind it."""
+    return open_cache(cache_dir(plan), remote_cache(plan))
 
 
 def journal_dir(cache: Path) -> Path:
@@ -72,7 +87,7 @@ class ProjectState:
 
     plan: BuildPlan
     lock: Lock
-    store: GenerationStore
+    store: TieredStore
     journal: JobJournal
     memo: DigestMemo
     _kept: dict[str, str] = field(default_factory=dict)
@@ -84,7 +99,7 @@ class ProjectState:
         state = cls(
             plan,
             load_current_lock(plan.paths),
-            GenerationStore(cache),
+            open_store(plan),
             JobJournal(journal_dir(cache)),
             DigestMemo(plan.paths.digest_memo),
         )
@@ -115,7 +130,7 @@ class ProjectState:
         return entry.job_id
 
     def available(self, key: str) -> bool:
-        return key in self._kept or self.store.lookup(key) is not None
+        return key in self._kept or self.store.available(key)
 
     def output_of(self, key: str) -> str | None:
         if key in self._kept:
@@ -153,9 +168,10 @@ class ProjectState:
         }
         if footage:
             self.memo.save()
-        return forecast_build(
+        forecast = forecast_build(
             plan, self.lock, self, digests, project_price(plan), step_prices(plan), ends, footage
         )
+        return note_unasked(forecast, self.store)
 
 
 def image_digests(plan: BuildPlan, memo: DigestMemo) -> dict[str, str]:

@@ -43,6 +43,7 @@ from cinestitch.state import (
     is_generated,
     journal_dir,
     load_current_lock,
+    remote_cache,
     step_prices,
 )
 from cinestitch.storyboard import chapters_path
@@ -247,6 +248,7 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         ),
         **({"transport": transport} if transport is not None else {}),
         end_image=step.end_image,
+        remote_cache=remote_cache(plan),
     )
 
 
