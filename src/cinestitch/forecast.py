@@ -32,6 +32,8 @@ class Status(enum.Enum):
     RESUME = "resume job"
     """A job an interrupted build submitted (already paid) will be polled and downloaded."""
     GENERATE = "generate"
+    FOOTAGE = "footage"
+    """An existing clip of the project (``clip:``): never generated, costs nothing."""
 
 
 class CacheView(Protocol):
@@ -110,16 +112,28 @@ def forecast_build(
     price: Price | None,
     step_prices: Mapping[str, Price | None] | None = None,
     end_digests: Mapping[str, str] | None = None,
+    footage: Mapping[str, str] | None = None,
 ) -> Forecast:
     """Per segment: up to date, restored from the cache, or generated; with reasons.
     ``step_prices`` holds a segment's own price where it differs from ``price``;
-    ``end_digests`` the pixel digests of the segments' end frames."""
+    ``end_digests`` the pixel digests of the segments' end frames; ``footage`` the file
+    digests of the existing clips that ``clip:`` segments play."""
     outputs: dict[str, str | None] = {}
     changing: set[str] = set()
     results = []
     prices = step_prices or {}
     for step in plan.steps:
         sid = step.segment.id
+        if step.footage is not None:
+            results.append(_footage(step))
+            clip = (footage or {}).get(sid)
+            # its frame is known once the build extracted it; until then, what starts
+            # from it waits for it as for a segment being generated
+            known = clip is not None and cache.frame_of(clip, step.segment.sharpest_of)
+            outputs[sid] = clip if known else None
+            if not known:
+                changing.add(sid)
+            continue
         reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
         if step.end_image is not None and reference is not _UNKNOWN:
             end = (end_digests or {}).get(sid)
@@ -211,6 +225,13 @@ def _forecast_segment(
     else:
         reason = Reason("cached")
     return SegmentForecast(s.id, Status.RESTORE, (reason,), (), 0.0, 0.0, selected)
+
+
+def _footage(step: SegmentStep) -> SegmentForecast:
+    clip = step.segment.clip or ""
+    return SegmentForecast(
+        step.segment.id, Status.FOOTAGE, (Reason("footage", clip),), (), 0.0, 0.0, None
+    )
 
 
 def _generate(

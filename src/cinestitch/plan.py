@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cinestitch.finish_plan import clip_extras, colour_anchor, finished_stitch, stitch_extras
 from cinestitch.lock import LOCK_NAME
 from cinestitch.manifest.model import Project, Segment
 from cinestitch.media.fit import FitMode
@@ -126,6 +127,10 @@ class SegmentStep:
     """Some later segment starts from this one's last frame."""
     end_image: Path | None = None
     """The image the clip should end on (``end_frame``), if any."""
+    footage: Path | None = None
+    """The project's video this segment plays (``clip:``): it is never generated."""
+    anchor: str | None = None
+    """The segment whose colour this one's clip is matched to when conformed, if any."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,11 @@ class BuildPlan:
 
     def step(self, segment_id: str) -> SegmentStep:
         return next(s for s in self.steps if s.segment.id == segment_id)
+
+    def source(self, segment_id: str) -> Path:
+        """The clip a segment's conform and frame steps read: the generated one, or the
+        project's own file for a ``clip:`` segment."""
+        return self.step(segment_id).footage or self.paths.clip(segment_id)
 
 
 def canonical_json(value: Any) -> str:
@@ -214,6 +224,8 @@ def _plan_segment(
         upstream_sharpest_of=project.segment(upstream).sharpest_of if upstream else 1,
         needs_frame=needs_frame,
         end_image=project.root / s.end_frame if s.end_frame else None,
+        footage=project.root / s.clip if s.clip else None,
+        anchor=colour_anchor(project, s),
     )
 
 
@@ -232,7 +244,7 @@ def plan_stitch(project: Project, paths: BuildPaths) -> StitchPlan:
     if project.audio is not None:
         a = project.audio
         bed = AudioBed(project.root / a.music, a.volume, a.fade_in, a.fade_out, a.loop)
-    return StitchPlan(
+    plan = StitchPlan(
         clips=clips,
         width=out.width,
         height=out.height,
@@ -240,6 +252,7 @@ def plan_stitch(project: Project, paths: BuildPaths) -> StitchPlan:
         audio_bed=bed,
         encoder=EncoderSettings(crf=out.crf, preset=out.preset),
     )
+    return finished_stitch(project, plan)
 
 
 def stitch_settings(plan: StitchPlan, root: Path) -> dict[str, Any]:
@@ -257,10 +270,12 @@ def stitch_settings(plan: StitchPlan, root: Path) -> dict[str, Any]:
                 "path": rel(c.path),
                 "trim": [c.head_trim, c.tail_trim],
                 "transition": [c.transition_out.kind, c.transition_out.seconds],
+                **clip_extras(c, rel),
             }
             for c in plan.clips
         ],
         "audio": None
         if plan.audio_bed is None
         else {**vars(plan.audio_bed), "path": rel(plan.audio_bed.path)},
+        **stitch_extras(plan),
     }

@@ -88,6 +88,9 @@ def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Pr
         if left <= 0:
             problems.append(_not_rendered(project, segment))
             break
+        if segment.clip is not None:  # an existing clip: nothing to prompt
+            previous = rendered[segment.id] = RenderedPrompt(segment.id, "", segment.clip)
+            continue
         context = prompt_context(project, segment, previous)
         result = _render_one(env, project, segment, context, min(SEGMENT_SECONDS, left))
         if isinstance(result, Problem):

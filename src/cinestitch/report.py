@@ -93,6 +93,8 @@ def format_why(
     lines = [f"{segment_id}: {s.status.value}"]
     if s.reasons:
         lines.append(f"  why:        {describe(s.reasons)}")
+    if s.status is Status.FOOTAGE:  # an existing clip: no request, no key, no lock entry
+        return "\n".join([*lines, *([f"  chain:      {' → '.join(chain)}"] if chain[1:] else [])])
     if s.status is Status.GENERATE:
         takes = ", ".join(map(str, s.takes_to_generate))
         lines.append(f"  generates:  take {takes}, {s.seconds:g} s, est. {dollars(s.cost)}")

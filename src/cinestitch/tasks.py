@@ -23,13 +23,15 @@ from typing import Any
 
 from doit.tools import config_changed
 
-from cinestitch import actions
+from cinestitch import actions, finish_actions
 from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
+from cinestitch.finish_plan import sfx_files, speed_settings
 from cinestitch.generation import Budgets, SegmentJob
 from cinestitch.handoff import handoff_paths, has_edl
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
+from cinestitch.media.finish import subtitle_paths
 from cinestitch.plan import (
     BuildPlan,
     SegmentStep,
@@ -128,12 +130,13 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     _on_interrupt(plan, os.getpid())
     lock = load_current_lock(plan.paths)
     yield budget_task(plan)
+    generated = [step for step in plan.steps if step.footage is None]  # not `clip:` ones
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
-    for step in plan.steps:
+    for step in generated:
         yield render_task(plan, step)
     yield from _group("generate", "Generate each segment's clip with the provider.")
     prices = step_prices(plan)
-    for step in plan.steps:
+    for step in generated:
         yield generate_task(plan, step, lock, prices)
     yield from _group("conform", "Re-encode clips once where stitching could not copy them.")
     for step in plan.steps:
@@ -232,7 +235,7 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         takes=step.segment.takes,
         take=step.segment.take,
         reference=step.reference,
-        reference_clip=paths.clip(upstream) if upstream else None,
+        reference_clip=plan.source(upstream) if upstream else None,
         clip=paths.clip(sid),
         take_clips=tuple(paths.take_clip(sid, n) for n in range(1, step.segment.takes + 1)),
         cache_dir=cache_dir(plan),
@@ -254,22 +257,36 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
 
 def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     sid = step.segment.id
-    clip, conformed = plan.paths.clip(sid), plan.paths.conformed(sid)
+    clip, conformed = plan.source(sid), plan.paths.conformed(sid)
     stitch = plan.stitch
     fit = plan.project.output.fit
-    settings = {
+    settings: dict[str, Any] = {
         "size": f"{stitch.width}x{stitch.height}",
         "fps": stitch.fps,
         "crf": stitch.encoder.crf,
         "preset": stitch.encoder.preset,
         "fit": fit,
+        **speed_settings(step.segment.speed),
     }
+    action: tuple[Any, list[Any]] = (
+        actions.run_conform,
+        [clip, conformed, stitch, cache_dir(plan), fit],
+    )
+    deps = [clip]
+    if step.segment.speed is not None or step.anchor is not None:
+        anchor = plan.paths.conformed(step.anchor) if step.anchor is not None else None
+        settings["colour_anchor"] = step.anchor
+        deps += [anchor] if anchor is not None else []
+        action = (
+            finish_actions.run_finished_conform,
+            [clip, conformed, stitch, cache_dir(plan), fit, step.segment.speed, anchor, sid],
+        )
     return {
         "basename": "conform",
         "name": sid,
         "doc": f"'{sid}' as the stitcher copies it (re-encoded once only if it must be)",
-        "actions": [(actions.run_conform, [clip, conformed, stitch, cache_dir(plan), fit])],
-        "file_dep": [_rel(plan, clip)],
+        "actions": [action],
+        "file_dep": [_rel(plan, p) for p in deps],
         "targets": [_rel(plan, conformed)],
         "uptodate": [config_changed(canonical_json(settings))],
         "clean": True,
@@ -279,7 +296,7 @@ def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
 def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     sid = step.segment.id
     k = step.segment.sharpest_of
-    clip, frame = plan.paths.clip(sid), plan.paths.frame(sid)
+    clip, frame = plan.source(sid), plan.paths.frame(sid)
     view = frame_view(plan.project, k)
     pick = "last frame" if k == 1 else f"sharpest of the last {k} frames"
     return {
@@ -298,14 +315,19 @@ def stitch_task(plan: BuildPlan) -> TaskDict:
     deps = [c.path for c in plan.stitch.clips]
     if plan.stitch.audio_bed is not None:
         deps.append(plan.stitch.audio_bed.path)
+    deps += sfx_files(plan.stitch)
     settings = canonical_json(stitch_settings(plan.stitch, plan.project.root))
     rel = plan.output.relative_to(plan.project.root)
+    subtitles = subtitle_paths(plan.output) if any(c.captions for c in plan.stitch.clips) else ()
     return {
         "basename": "stitch",
         "doc": f"Stitch the segments into {rel}",
-        "actions": [(actions.run_stitch, [plan.stitch, plan.output])],
+        "actions": [
+            (actions.run_stitch, [plan.stitch, plan.output]),
+            (finish_actions.run_subtitles, [plan.stitch, plan.output]),
+        ],
         "file_dep": [_rel(plan, p) for p in deps],
-        "targets": [_rel(plan, plan.output)],
+        "targets": [_rel(plan, p) for p in (plan.output, *subtitles)],
         "uptodate": [config_changed(settings)],
         "clean": True,
     }

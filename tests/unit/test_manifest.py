@@ -112,9 +112,7 @@ def test_every_mistake_reported_at_once(make_project: ProjectFactory, tmp_path: 
     )
     assert problems_of(root) == [
         'cinestitch.yaml:3 output.fps: expected a whole number, got "twelve"',
-        "cinestitch.yaml:7 segments[0].colour: unknown key — allowed: end_frame, extend, id, "
-        "prompt, provider, reference, seconds, seed, sharpest_of, take, takes, template, "
-        "transition, trim, vars",
+        'cinestitch.yaml:7 segments[0].colour: expected a mapping, got "red"',
         "cinestitch.yaml:9 segments[1].id: duplicate id 'one' (first at line 6) — ids must be "
         "unique",
         "cinestitch.yaml:12 segments[2].reference: 'intro' is not an earlier segment — use "

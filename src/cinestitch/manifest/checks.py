@@ -140,7 +140,7 @@ def _check_output_collision(project: Project, doc: YamlDocument) -> list[Problem
 def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Problem]:
     key: KeyPath = ("segments", s.index)
     problems = []
-    if s.template is None and s.inline_prompt is None:
+    if s.template is None and s.inline_prompt is None and s.clip is None:
         message = "needs a template or a prompt — set one here or defaults.template"
         problems.append(problem_at(doc, key, message))
     raw = doc.data["segments"][s.index] if isinstance(doc.data.get("segments"), list) else {}
@@ -200,7 +200,8 @@ def _check_provider(project: Project, doc: YamlDocument) -> list[Problem]:
             checked.add(_identity(s.provider))
             problems += _check_spec(project, s.provider, base, doc)
         info = PROVIDERS.get(s.provider.name)
-        if info is not None and not info.check_options(s.provider.model, {}):
+        generated = s.clip is None  # an existing clip is never sent to the provider
+        if info is not None and generated and not info.check_options(s.provider.model, {}):
             problems += _check_shot(project, s, info, doc)
     return problems
 

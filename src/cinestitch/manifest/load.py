@@ -15,6 +15,14 @@ from typing import Any
 from cinestitch.errors import Problem, ProjectError
 from cinestitch.manifest.assets import check_assets
 from cinestitch.manifest.checks import check_project, problem_at
+from cinestitch.manifest.finishing import (
+    check_finishing,
+    parse_duck,
+    parse_sfx,
+    project_anchor,
+    resolve_footage,
+    segment_fields,
+)
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
     AudioSpec,
@@ -71,7 +79,10 @@ def _load_project(root: Path) -> Project:
         raise ProjectError(problems)
     project, build_problems = build_project(root, doc)
     problems += build_problems
+    project, footage_problems = resolve_footage(project, doc)
+    problems += footage_problems
     problems += check_project(project, doc)
+    problems += check_finishing(project, doc)
     problems += check_assets(project, doc)
     prompts, prompt_problems = render_prompts(project)
     problems += prompt_problems
@@ -121,6 +132,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
     raw_segments: list[Any] = listed if isinstance(listed, list) else []
     segments: list[Segment] = []
     problems: list[Problem] = []
+    anchor = project_anchor(data)
     for index, raw in enumerate(raw_segments):
         segment = _segment(index, _mapping(raw), defaults, segments, root, doc, problems)
         raw_map = _mapping(raw)
@@ -132,6 +144,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
             else None,
             extend=raw_map.get("extend") is True,
             title=_opt_str(raw_map.get("title")),
+            **segment_fields(raw_map, anchor),
         )
         segments.append(segment)
     audio_raw = data.get("audio")
@@ -143,6 +156,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
             fade_in=_num(audio_raw.get("fade_in"), 0.0),
             fade_out=_num(audio_raw.get("fade_out"), 0.0),
             loop=bool(audio_raw.get("loop", False)),
+            duck=parse_duck(audio_raw),
         )
     project = Project(
         root=root,
@@ -279,7 +293,7 @@ def _transition(value: Any) -> Transition:
     if kind not in ("cut", "fade", "crossfade"):
         kind = "cut"
     seconds = 0.0 if kind == "cut" else _num(raw.get("seconds"), DEFAULT_TRANSITION_SECONDS)
-    return Transition(kind=kind, seconds=seconds)
+    return Transition(kind=kind, seconds=seconds, sfx=parse_sfx(raw.get("sfx")))
 
 
 def _size(value: Any) -> tuple[int, int]:

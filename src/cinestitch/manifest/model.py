@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from cinestitch.media.finish import Caption, Comment, Duck, Speed
 from cinestitch.media.fit import FitMode
 from cinestitch.media.types import Transition
 from cinestitch.providers.base import Transport
@@ -58,6 +59,15 @@ class Segment:
     """Continue the reference segment's clip natively (Veo extend) instead of from its frame."""
     title: str | None = None
     """The segment's chapter title (``None``: its id)."""
+    clip: str | None = None
+    """An existing video in the project used as this segment (``clip:``): never generated;
+    ``seconds`` is then its length."""
+    speed: Speed | None = None
+    """A speed change, applied when the clip is conformed."""
+    colour_anchor: bool = False
+    """Conform the clip's colour to its chain's first segment (``colour: {anchor: chain}``)."""
+    captions: tuple[Caption, ...] = ()
+    comments: tuple[Comment, ...] = ()
 
     @property
     def chapter_title(self) -> str:
@@ -138,6 +148,8 @@ class AudioSpec:
     fade_in: float
     fade_out: float
     loop: bool
+    duck: Duck | None = None
+    """How the music ducks under the segments' own sound (``audio.duck``)."""
 
 
 @dataclass(frozen=True)

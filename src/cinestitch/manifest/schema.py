@@ -82,6 +82,8 @@ def _schema_of(error: ValidationError) -> dict[str, Any]:
 
 def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Problem]:
     path: KeyPath = tuple(error.absolute_path)
+    if error.validator == "anyOf" and error.context:
+        return _describe_union(error, doc, file)
     if error.validator == "additionalProperties":
         allowed = sorted(_schema_of(error).get("properties", {}))
         instance = error.instance if isinstance(error.instance, dict) else {}
@@ -97,6 +99,24 @@ def _describe(error: ValidationError, doc: YamlDocument, file: str) -> list[Prob
         ]
     where = format_key_path(path) or "(top level)"
     return [Problem(file, doc.line_of(path), where, _message(error))]
+
+
+def _describe_union(error: ValidationError, doc: YamlDocument, file: str) -> list[Problem]:
+    """A value with several shapes (``speed: 0.5`` or ``{rate: 0.5, …}``): what is wrong in
+    the shape it has, or which shapes it may have."""
+    fitting = [e for e in error.context or () if e.validator != "type"]
+    if fitting:
+        deepest = max(len(e.absolute_path) for e in fitting)
+        return _describe(next(e for e in fitting if len(e.absolute_path) == deepest), doc, file)
+    kinds = [
+        _TYPE_WORDS.get(str(e.schema.get("type")), str(e.schema.get("type")))
+        for e in error.context or ()
+        if isinstance(e.schema, dict)
+    ]
+    path: KeyPath = tuple(error.absolute_path)
+    expected = " or ".join(dict.fromkeys(kinds))
+    message = f"expected {expected}, got {shown_value(error.instance)}"
+    return [Problem(file, doc.line_of(path), format_key_path(path), message)]
 
 
 def _message(error: ValidationError) -> str:

@@ -153,22 +153,30 @@ def plan_text(plan: StitchPlan, timeline: Timeline) -> TextLayout | None:
     if not plan.has_text:
         return None
     w, h, fps = timeline.width, timeline.height, timeline.fps
-    items: list[TextItem] = []
+    items = [_caption(c, first, stop, w, h) for c, first, stop in caption_frames(plan, timeline)]
     lanes: list[tuple[float, float, float] | None] = []
     total = timeline.total_frames
     for spec, track in zip(plan.clips, timeline.tracks, strict=True):
-        end = min(total, track.start + track.kept)
-        for caption in spec.captions:
-            first = min(end, track.start + round(caption.start * fps))
-            stop = min(end, track.start + round(caption.end * fps))
-            if stop > first:
-                items.append(_caption(caption, first, stop, w, h))
         for comment in spec.comments:
             first = track.start + round(comment.at * fps)
             travel = max(1, round(comment.seconds * fps))
             if first < total:
                 items.append(_comment(comment, first, travel, total, w, h, fps, lanes))
     return TextLayout(w, h, tuple(items))
+
+
+def caption_frames(plan: StitchPlan, timeline: Timeline) -> list[tuple[Caption, int, int]]:
+    """Each caption with the output frames [first, stop) it is shown on (within its clip)."""
+    shown = []
+    fps, total = timeline.fps, timeline.total_frames
+    for spec, track in zip(plan.clips, timeline.tracks, strict=True):
+        end = min(total, track.start + track.kept)
+        for caption in spec.captions:
+            first = min(end, track.start + round(caption.start * fps))
+            stop = min(end, track.start + round(caption.end * fps))
+            if stop > first:
+                shown.append((caption, first, stop))
+    return shown
 
 
 def _caption(caption: Caption, first: int, stop: int, w: int, h: int) -> TextItem:

@@ -114,3 +114,8 @@ class Speed:
         total = self.output_time(duration, duration)
         kept_end = self.output_time(duration - tail, duration)
         return self.output_time(head, duration), total - kept_end
+
+
+def subtitle_paths(video: Path) -> tuple[Path, Path]:
+    """Where the subtitles of ``video`` go: beside it, ``.srt`` and ``.vtt``."""
+    return video.with_suffix(".srt"), video.with_suffix(".vtt")
