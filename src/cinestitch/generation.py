@@ -239,7 +239,8 @@ def _slot(job: SegmentJob, reporter: ProgressReporter) -> contextlib.AbstractCon
 
 
 def _provider(job: SegmentJob) -> Provider:
-    return get_provider(job.settings["provider"], job.provider_dir, job.transport)
+    name = str(job.settings["provider"])
+    return get_provider(name, job.provider_dir, job.transport, project_root=job.project_dir)
 
 
 def _kept_in_build(job: SegmentJob, take: int, key: str) -> tuple[Path, RunRecord] | None:
@@ -443,10 +444,14 @@ def _finish(
 
 def _cost(job: SegmentJob, status: JobStatus) -> float | None:
     """What the provider reports; for a free provider with ``price_per_second`` set (a
-    rehearsal), what that price says."""
+    rehearsal), what that price says; for a provider that reports nothing (Veo, OpenAI),
+    the list price the plan estimated with."""
     cost = status.cost_usd
     if not cost and job.price_override is not None:
         return round(job.price_override * float(job.settings["seconds"]), 6)
+    if cost is None:
+        estimate = _estimate(job)
+        return round(estimate, 6) if estimate is not None else None
     return cost
 
 

@@ -30,15 +30,16 @@ def price_table() -> dict[str, Any]:
     return data
 
 
-def resolution_tier(height: int) -> str:
-    """720p, 1080p or 4k, as providers price them."""
-    if height <= 720:
+def resolution_tier(short_side: int) -> str:
+    """720p, 1080p or 4k, as providers price them: by the short side, so a portrait
+    720x1280 is 720p like a landscape 1280x720."""
+    if short_side <= 720:
         return "720p"
-    return "1080p" if height <= 1080 else "4k"
+    return "1080p" if short_side <= 1080 else "4k"
 
 
 def find_price(
-    provider: str, model: str, height: int, override: float | None = None
+    provider: str, model: str, short_side: int, override: float | None = None
 ) -> Price | None:
     """The price per second of a generation, or ``None`` when nobody knows it."""
     if override is not None:
@@ -47,7 +48,7 @@ def find_price(
     if entry is None:
         return None
     tiers = entry["models"].get(model) or entry["models"].get("*", {})  # "*": any model
-    tier = resolution_tier(height)
+    tier = resolution_tier(short_side)
     if tier not in tiers:
         return None
     return Price(float(tiers[tier]), f"{provider} list price as of {entry['as_of']}")

@@ -60,7 +60,7 @@ def journal_dir(cache: Path) -> Path:
 
 def project_price(plan: BuildPlan) -> Price | None:
     spec, out = plan.project.provider, plan.project.output
-    return find_price(spec.name, spec.model, out.height, spec.price_per_second)
+    return find_price(spec.name, spec.model, min(out.width, out.height), spec.price_per_second)
 
 
 def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
@@ -70,7 +70,7 @@ def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
     for step in plan.steps:
         spec = getattr(step.segment, "provider", None) or plan.project.provider
         prices[step.segment.id] = find_price(
-            str(step.settings["provider"]), str(step.settings["model"]), out.height,
+            str(step.settings["provider"]), str(step.settings["model"]), min(out.width, out.height),
             spec.price_per_second,
         )  # fmt: skip
     return prices

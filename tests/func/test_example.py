@@ -1,4 +1,4 @@
-"""The example project at full size: 5 x 12 s at 1280x720, 24 fps (slow: about a minute)."""
+"""The example project at full size: 5 x 8 s at 1280x720, 24 fps (slow: about a minute)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_example_final_video(example: Path) -> None:
-    """One H.264 and one AAC stream, 1280x720 at 24 fps, 5 x 12 s minus the crossfades."""
+    """One H.264 and one AAC stream, 1280x720 at 24 fps, 5 x 8 s minus the crossfades."""
     project = load_project(example)
     out = example / project.output.path
     with av.open(str(out)) as container:
