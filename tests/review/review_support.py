@@ -22,7 +22,7 @@ MANIFEST = """
       - id: intro
         title: The <intro>
         reference: none
-        prompt: "A red fox runs across a field."
+        prompt: "A red fox runs across a field at night."
       - id: leap
         prompt: "The fox leaps over a stream."
         takes: 2
@@ -33,7 +33,7 @@ MANIFEST = """
         transition: {type: fade, seconds: 0.5}
       - id: jump
         reference: none
-        prompt: "A blue bird sings at night."
+        prompt: "A blue bird sings in the bright day."
       - id: fly
         title: Flight
         prompt: "The bird flies away over the trees."
