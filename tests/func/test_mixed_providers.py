@@ -47,9 +47,13 @@ MANIFEST = """
 def servers(tmp_path: Path) -> Iterator[tuple[FakeFal, FakeRunway]]:
     clips = tmp_path / "clips"
     clips.mkdir()
-    with StorageServer(clips) as cdn, FakeFal(clips, cdn) as fal:
-        with StorageServer(clips) as storage, FakeRunway(clips, storage) as runway:
-            yield fal, runway
+    with (
+        StorageServer(clips) as cdn,
+        FakeFal(clips, cdn) as fal,
+        StorageServer(clips) as storage,
+        FakeRunway(clips, storage) as runway,
+    ):
+        yield fal, runway
 
 
 def project(tmp_path: Path, fal: FakeFal, runway: FakeRunway) -> Path:

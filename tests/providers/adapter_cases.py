@@ -52,11 +52,22 @@ def comfyui_options(**changes: Any) -> dict[str, Any]:
             **changes}  # fmt: skip
 
 
+TEXT_WORKFLOW_PATH = "workflows/wan_t2v.json"
+TEXT_INPUTS = {k: v for k, v in INPUTS.items() if k != "image"}
+
+
+def comfyui_text_options() -> dict[str, Any]:
+    """The options of the text-to-video test workflow (for shots without a first frame)."""
+    return {"workflow": TEXT_WORKFLOW_PATH, "inputs": dict(TEXT_INPUTS)}
+
+
 def install_workflow(project_root: Path) -> Path:
-    """Copy the test workflow into a project, where ``comfyui_options`` names it."""
+    """Copy the test workflows into a project, where ``comfyui_options`` (image to video) and
+    ``comfyui_text_options`` (text to video) name them."""
     dest = project_root / WORKFLOW_PATH
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy(WORKFLOW, dest)
+    shutil.copy(WORKFLOW.with_name("wan_t2v.json"), project_root / TEXT_WORKFLOW_PATH)
     return dest
 
 
