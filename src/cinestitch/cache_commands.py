@@ -448,44 +448,96 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass
+class _Check:
+    """What verify found in one tier."""
+
+    tier: _Tier
+    intact: set[str] = field(default_factory=set)
+    damaged: list[Item] = field(default_factory=list)
+    dangling: list[Item] = field(default_factory=list)
+    naming: dict[str, list[Item]] = field(default_factory=dict)
+    """Clip digest -> the run records that name it."""
+
+
+def _check(tier: _Tier) -> _Check:
+    found = _Check(tier)
+    objects = tier.items("objects")
+    for item in objects:
+        if tier.digest(item.name) == item.stem:
+            found.intact.add(item.stem)
+        else:
+            found.damaged.append(item)
+            print(f"damaged  {tier.label}  {item.name}: its bytes do not match its name")
+    present = {i.stem for i in objects}
+    records = tier.items("runs")
+    for item in records:
+        record = tier.read_record(item.name)
+        if record is None:
+            found.dangling.append(item)
+            print(f"damaged  {tier.label}  {item.name}: unreadable run record")
+            continue
+        found.naming.setdefault(record.output, []).append(item)
+        if record.output not in present:
+            found.dangling.append(item)
+            print(
+                f"missing  {tier.label}  {item.name}: names clip {short(record.output)}, "
+                "which is not there"
+            )
+    print(
+        f"verified {tier.label}: {len(objects)} clips, {len(records)} run records — "
+        f"{len(found.damaged)} damaged, {len(found.dangling)} records without their clip"
+    )
+    return found
+
+
+def _heal(item: Item, into: _Tier, source: _Tier) -> bool:
+    """Replace a damaged clip with the intact copy the other tier holds."""
+    digest = item.stem
+    if isinstance(into, _LocalTier) and isinstance(source, _RemoteTier):
+        part = source.remote.download(digest, into.root / "incoming")
+        if part is None:
+            return False
+        part.replace(into.root / item.name)
+        return True
+    if isinstance(into, _RemoteTier) and isinstance(source, _LocalTier):
+        into.remote.put_object(source.root / item.name, digest, replace=True)
+        return True
+    return False
+
+
+def _repair(found: _Check, others: list[_Check]) -> int:
+    """Heal each damaged clip from another tier, else remove it and the records naming it;
+    remove records whose clip is missing. Returns how many problems were dealt with."""
+    drop = [i.name for i in found.dangling]
+    healed = 0
+    for item in found.damaged:
+        source = next((o for o in others if item.stem in o.intact), None)
+        if source is not None and _heal(item, found.tier, source.tier):
+            healed += 1
+            continue
+        drop += [item.name, *(r.name for r in found.naming.get(item.stem, []))]
+    found.tier.remove(sorted(set(drop)))
+    print(
+        f"repaired {found.tier.label}: {healed} clips restored from the other tier, "
+        f"{len(set(drop))} damaged files removed"
+    )
+    return len(found.damaged) + len(found.dangling)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    problems = repaired = 0
-    for tier in _tiers(args):
-        objects = tier.items("objects")
-        present = {i.stem for i in objects}
-        damaged: list[Item] = []
-        for item in objects:
-            if tier.digest(item.name) != item.stem:
-                damaged.append(item)
-                print(f"damaged  {tier.label}  {item.name}: its bytes do not match its name")
-        dangling: list[Item] = []
-        records = tier.items("runs")
-        for item in records:
-            record = tier.read_record(item.name)
-            if record is None:
-                dangling.append(item)
-                print(f"damaged  {tier.label}  {item.name}: unreadable run record")
-            elif record.output not in present:
-                dangling.append(item)
-                print(
-                    f"missing  {tier.label}  {item.name}: names clip {short(record.output)}, "
-                    "which is not there"
-                )
-        problems += len(damaged) + len(dangling)
+    checks = [_check(tier) for tier in _tiers(args)]
+    problems = sum(len(c.damaged) + len(c.dangling) for c in checks)
+    if problems and args.repair:
+        for found in checks:
+            if found.damaged or found.dangling:
+                problems -= _repair(found, [c for c in checks if c is not found])
+    elif problems:
         print(
-            f"verified {tier.label}: {len(objects)} clips, {len(records)} run records — "
-            f"{len(damaged)} damaged, {len(dangling)} records without their clip"
+            "→ `cinestitch cache verify --repair` restores damaged clips from the other tier "
+            "and removes the rest: the next build then generates them again"
         )
-        if args.repair and (damaged or dangling):
-            tier.remove([i.name for i in (*damaged, *dangling)])
-            repaired += len(damaged) + len(dangling)
-            print(f"repaired {tier.label}: removed {len(damaged) + len(dangling)} damaged files")
-    if problems and not args.repair:
-        print(
-            "→ `cinestitch cache verify --repair` removes them: the next build restores a "
-            "clip from the other tier, or generates it again"
-        )
-    return 1 if problems and repaired < problems else 0
+    return 1 if problems else 0
 
 
 def add_cache_commands(sub: Any) -> None:
