@@ -71,14 +71,19 @@ def project_anchor(data: Mapping[str, Any]) -> bool:
     return _mapping(data.get("colour")).get("anchor") == "chain"
 
 
+SPEED_RATES = (0.25, 4.0)
+"""The rates the schema allows; any other is reported there and not used."""
+
+
 def parse_speed(value: Any) -> Speed | None:
     """``0.5`` or ``{rate, start, end, audio}``; ``None`` when absent or unusable."""
+    low, high = SPEED_RATES
     whole = _number(value)
     if whole is not None:
-        return Speed(whole) if whole > 0 else None
+        return Speed(whole) if low <= whole <= high else None
     raw = _mapping(value)
     rate = _number(raw.get("rate"))
-    if rate is None or rate <= 0:
+    if rate is None or not low <= rate <= high:
         return None
     audio: SpeedAudio = next((a for a in SPEED_AUDIO if a == raw.get("audio")), "pitch")
     return Speed(rate, _num(raw.get("start"), 0.0), _number(raw.get("end")), audio)
