@@ -27,6 +27,11 @@ SSIM_WIDTH = 320
 """Pictures are compared at most this wide: seams are about content, not grain."""
 WINDOW = 7
 C1, C2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+_CODES = np.arange(256, dtype=np.float64) / 255.0
+SRGB_TO_LINEAR: Floats = np.where(
+    _CODES <= 0.04045, _CODES / 12.92, ((_CODES + 0.055) / 1.055) ** 2.4
+)
+"""sRGB's transfer curve undone, for each 8-bit code."""
 
 
 @dataclass(frozen=True)
@@ -105,15 +110,30 @@ def _box(values: Floats, w: int) -> Floats:
     return sums / (w * w)
 
 
+def small(picture: Rgb) -> Rgb:
+    """``picture`` at most ``SSIM_WIDTH`` wide (box-filtered, so its mean colour stays)."""
+    image = Image.fromarray(picture)
+    if image.width <= SSIM_WIDTH:
+        return picture
+    height = max(1, round(image.height * SSIM_WIDTH / image.width))
+    return np.asarray(image.resize((SSIM_WIDTH, height), Image.Resampling.BOX), dtype=np.uint8)
+
+
 def mean_lab(pictures: list[Rgb]) -> tuple[float, float, float]:
-    """The mean CIE L*a*b* (D65) colour of the pictures' pixels."""
-    rgb = np.concatenate([p.reshape(-1, 3) for p in pictures]).astype(np.float64) / 255.0
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
-    xyz = linear @ np.array(
-        [[0.4124, 0.2126, 0.0193], [0.3576, 0.7152, 0.1192], [0.1805, 0.0722, 0.9505]]
+    """The mean CIE L*a*b* (D65) colour of the pictures' pixels (taken at most
+    ``SSIM_WIDTH`` wide: a 720p frame's mean colour costs a 320-wide one's)."""
+    shrunk = [small(p) for p in pictures]
+    pixels = np.concatenate([p.reshape(-1, 3) for p in shrunk])
+    linear = SRGB_TO_LINEAR[pixels]  # (n, 3), a table look-up per sample
+    r, g, b = linear[:, 0], linear[:, 1], linear[:, 2]
+    xyz = [
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    ]
+    fx, fy, fz = (
+        np.where(v > (6 / 29) ** 3, np.cbrt(v), v / (3 * (6 / 29) ** 2) + 4 / 29) for v in xyz
     )
-    xyz /= np.array([0.95047, 1.0, 1.08883])
-    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
-    lab = np.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])])
+    lab = np.stack([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)])
     mean = lab.mean(axis=1)
     return float(mean[0]), float(mean[1]), float(mean[2])
