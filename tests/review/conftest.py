@@ -1,4 +1,4 @@
-"""The review tests' project, built once per session (see ``review_support``)."""
+"""The review tests' project, built once per test run (see ``review_support``)."""
 
 from __future__ import annotations
 
