@@ -201,3 +201,11 @@ def test_a_reference_over_the_models_limit_is_sent_smaller(tmp_path: Path) -> No
     image = prepare_image(tmp_path / "noise.png")
     small = within_bytes(image, len(image.data) // 4)
     assert small.mime_type == "image/jpeg" and len(small.data) <= len(image.data) // 4
+
+
+def test_a_prompt_over_the_models_limit_is_refused_before_sending(wan_case: Case) -> None:
+    """Wan takes 5000 characters: a longer prompt fails at once, proving no job."""
+    long = replace(wan_case.request, prompt="a kite " * 800)
+    with pytest.raises(GenerationFailedError, match="wan takes 5000") as caught:
+        wan_case.provider().submit(long, "key-1")
+    assert caught.value.no_job and wan_case.server.seen == []

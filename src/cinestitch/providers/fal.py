@@ -263,6 +263,12 @@ class FalProvider:
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         m = self._model(request.model)
+        if m.max_prompt_chars is not None and len(request.prompt) > m.max_prompt_chars:
+            raise GenerationFailedError(
+                f"fal: the prompt has {len(request.prompt)} characters; {m.family} takes "
+                f"{m.max_prompt_chars} — shorten the segment's template",
+                no_job=True,
+            )
         try:
             route = route_of(m, request)
         except ValueError as exc:
