@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,7 +60,13 @@ def open_page(browser: Any, root: Path, width: int, height: int) -> Any:
 def screenshot(request: pytest.FixtureRequest, page: Any, name: str) -> Path:
     """Saved for review under .pytest_cache/d/storyboard/ (or $CINESTITCH_SCREENSHOTS)."""
     where = os.environ.get("CINESTITCH_SCREENSHOTS")
-    folder = Path(where) if where else request.config.cache.mkdir("storyboard")
+    cache = getattr(request.config, "cache", None)  # None with -p no:cacheprovider
+    if where:
+        folder = Path(where)
+    elif cache is not None:
+        folder = cache.mkdir("storyboard")
+    else:
+        folder = Path(tempfile.gettempdir()) / "cinestitch-storyboard"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
