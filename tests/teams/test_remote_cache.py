@@ -120,6 +120,11 @@ def test_an_unreachable_remote_is_said_once_and_the_plan_says_why(
     assert plan.returncode == 0, output(plan)
     rows = lines_with(plan.stdout, "the remote cache could not be asked (s3://nowhere/reels)")
     assert len(rows) == 4
+    frozen = doit(bare, env={**down, "CINESTITCH_FROZEN": "1"})
+    assert frozen.returncode == 4, output(frozen)
+    assert "   a  the remote cache could not be asked (s3://nowhere/reels); not in cache" in (
+        frozen.stderr
+    )
     built = doit(bare, env=down)
     assert built.returncode == 0, output(built)
     assert provider_calls(bare) == 4
@@ -222,7 +227,8 @@ def digest_bytes(data: bytes) -> str:
 
 def test_a_run_record_is_never_replaced(s3: S3, monkeypatch: pytest.MonkeyPatch) -> None:
     """Eight writers racing to record different runs for one key: exactly one record
-    stands, and every writer is told which."""
+    stands, and every writer is told which; only a record whose clip proved damaged is
+    replaced."""
     bucket = s3.new_bucket()
     for name, value in s3_env(s3.endpoint, None).items():
         if name.startswith("AWS_"):
@@ -250,6 +256,8 @@ def test_a_run_record_is_never_replaced(s3: S3, monkeypatch: pytest.MonkeyPatch)
     assert kept == [stored] * len(records)
     other = records[0] if stored != records[0] else records[1]
     assert store.put_record(other) == stored
+    assert store.put_record(other, damaged=lambda found: found.output == stored.output) == other
+    assert store.record(key) == other
 
 
 def test_remote_errors_are_one_line_and_never_show_credentials(

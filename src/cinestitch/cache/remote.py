@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -237,21 +237,25 @@ class RemoteStore:
         except (ValueError, TypeError, KeyError):
             return None
 
-    def has_object(self, digest: str) -> bool:
+    def _stat(self, digest: str) -> int | None:
+        """The object's size, ``None`` if it is absent (one HEAD request on S3)."""
         fs = self._open()
+        path = self._path(self.object_name(digest))
         try:
-            info = self._call(fs.info, self._path(self.object_name(digest)))
-        except FileNotFoundError:
-            return False
-        return bool(info.get("type") == "file")
-
-    def object_size(self, digest: str) -> int | None:
-        fs = self._open()
-        try:
-            info = self._call(fs.info, self._path(self.object_name(digest)))
+            if self.protocol in ("s3", "s3a"):
+                bucket, _, key = path.partition("/")
+                head = self._call(fs.call_s3, "head_object", Bucket=bucket, Key=key)
+                return int(head.get("ContentLength") or 0)
+            info = self._call(fs.info, path)
         except FileNotFoundError:
             return None
-        return int(info.get("size") or 0)
+        return int(info.get("size") or 0) if info.get("type") == "file" else None
+
+    def has_object(self, digest: str) -> bool:
+        return self._stat(digest) is not None
+
+    def object_size(self, digest: str) -> int | None:
+        return self._stat(digest)
 
     def has(self, key: str) -> bool:
         record = self.record(key)
@@ -292,12 +296,20 @@ class RemoteStore:
             self._call(fs.put_file, str(clip), target)
         return True
 
-    def put_record(self, record: RunRecord) -> RunRecord:
+    def put_record(
+        self, record: RunRecord, damaged: Callable[[RunRecord], bool] | None = None
+    ) -> RunRecord:
         """Write ``record`` unless the remote has one for its key; returns the record the
-        remote keeps (a record is never replaced by a different one)."""
+        remote keeps. A record is never replaced by a different one, except one whose clip
+        ``damaged`` says was proven damaged (it could only make every clone pay again)."""
         existing = self.record(record.key)
-        if existing is not None:
+        if existing is not None and not (damaged is not None and damaged(existing)):
             return existing
+        if existing is not None:
+            target = self._path(self.record_name(record.key))
+            text = json.dumps(asdict(record), sort_keys=True, indent=2, ensure_ascii=False)
+            self._write(target, (text + "\n").encode("utf-8"))
+            return record
         fs = self._open()
         target = self._path(self.record_name(record.key))
         text = json.dumps(asdict(record), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -313,6 +325,13 @@ class RemoteStore:
             return self.record(record.key) or record
         return record
 
+    def _write(self, target: str, data: bytes) -> None:
+        """Write (or replace) one small file."""
+        if self.is_local:
+            _publish_local(Path(target), data, exclusive=False)
+        else:
+            self._call(self._open().pipe_file, target, data)
+
     def _put_if_absent(self, fs: Any, target: str, data: bytes) -> None:
         """An S3 conditional write (``If-None-Match: *``); a store that does not offer one
         gets a plain write, the key having just been seen absent."""
@@ -323,10 +342,17 @@ class RemoteStore:
                 raise
             self._call(fs.pipe_file, target, data)
 
-    def upload(self, clip: Path, record: RunRecord, replace: bool = False) -> RunRecord:
-        """The clip (by digest) and its record (by key), each only where it is missing."""
+    def upload(
+        self,
+        clip: Path,
+        record: RunRecord,
+        replace: bool = False,
+        damaged: Callable[[RunRecord], bool] | None = None,
+    ) -> RunRecord:
+        """The clip (by digest) and its record (by key), each only where it is missing (or
+        proven damaged)."""
         self.put_object(clip, record.output, replace=replace)
-        return self.put_record(record)
+        return self.put_record(record, damaged)
 
     def listing(self, kind: str) -> list[RemoteObject]:
         """Every object (``kind="objects"``) or record (``"runs"``) under the prefix."""

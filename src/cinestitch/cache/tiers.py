@@ -188,9 +188,11 @@ class TieredStore(GenerationStore):
         remote = self._usable()
         if remote is not None:
             try:
-                bad = (remote.url, stored.output) in _BAD
-                remote.upload(self.object_path(stored.output), stored, replace=bad)
-                _BAD.discard((remote.url, stored.output))
+                url = remote.url
+                bad = (url, stored.output) in _BAD
+                path = self.object_path(stored.output)
+                remote.upload(path, stored, bad, lambda old: (url, old.output) in _BAD)
+                _BAD.discard((url, stored.output))
             except RemoteCacheError as exc:
                 self._failed(exc, WRITING)
         return stored
