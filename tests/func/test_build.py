@@ -74,8 +74,11 @@ def test_build_writes_final_video(built: Path) -> None:
     duration of the segments minus crossfade overlaps, within one frame."""
     out = built / "build" / "chain.mp4"
     with av.open(str(out)) as container:
-        kinds = sorted((s.type, s.codec_context.name) for s in container.streams)
+        media = [s for s in container.streams if s.type in ("audio", "video")]
+        kinds = sorted((s.type, s.codec_context.name) for s in media)
+        others = [s.type for s in container.streams if s not in media]
     assert kinds == [("audio", "aac"), ("video", "h264")]
+    assert others == ["data"]  # the chapter track
     info = probe_clip(out)
     assert (info.width, info.height, info.fps) == (128, 72, FPS)
     expected = 5 * 1.0 - 0.25

@@ -32,8 +32,11 @@ def test_example_final_video(example: Path) -> None:
     project = load_project(example)
     out = example / project.output.path
     with av.open(str(out)) as container:
-        kinds = sorted((s.type, s.codec_context.name) for s in container.streams)
+        media = [s for s in container.streams if s.type in ("audio", "video")]
+        kinds = sorted((s.type, s.codec_context.name) for s in media)
+        others = [s.type for s in container.streams if s not in media]
     assert kinds == [("audio", "aac"), ("video", "h264")]
+    assert others == ["data"]  # the chapter track
     info = probe_clip(out)
     assert (info.width, info.height, info.fps) == (1280, 720, 24)
     overlaps = sum(
