@@ -120,6 +120,7 @@ def _check_output_collision(project: Project, doc: YamlDocument) -> list[Problem
         paths.clip(x).parent.parent / "seams",
         paths.frame(x).parent,
         paths.contact_sheet(x).parent,
+        paths.storyboard_files,
         paths.state,
     }
     for folder in sorted(reserved):
@@ -130,6 +131,9 @@ def _check_output_collision(project: Project, doc: YamlDocument) -> list[Problem
                 f"write it elsewhere, e.g. build/{target.name}"
             )
             return [problem_at(doc, ("output", "path"), message)]
+    if target in (paths.storyboard, paths.seam_scores):
+        message = f"'{value}' is a file the build writes for review — write the video elsewhere"
+        return [problem_at(doc, ("output", "path"), message)]
     music = project.audio.music if project.audio is not None else ""
     if music and Path(os.path.normpath(root / music)) == target:
         message = f"'{value}' is also the music file — the build would overwrite it"
