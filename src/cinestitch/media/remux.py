@@ -200,13 +200,16 @@ def _against(source: SourceClip, template: SourceClip) -> SourceClip:
 
 
 def _gop_notes(job: Job, video: list[VideoPiece]) -> list[str]:
-    """A note for each copyable clip that has no keyframe to copy from."""
+    """A note for each copyable clip that has no keyframe to copy from: a long GOP, or a
+    clip so short that its one keyframe lies inside its transition."""
     copied = {p.clip for p in video if isinstance(p, VideoCopy)}
-    return [
-        f"{s.info.path.name} re-encoded — no keyframe after its transitions (long GOP)"
-        for i, s in enumerate(job.sources)
-        if s.index is not None and i not in copied
-    ]
+    notes = []
+    for i, s in enumerate(job.sources):
+        if s.index is None or i in copied:
+            continue
+        why = "one keyframe, at its start" if len(s.index.clean_keyframes) == 1 else "long GOP"
+        notes.append(f"{s.info.path.name} re-encoded — no keyframe after its transitions ({why})")
+    return notes
 
 
 def _audio_sources(job: Job) -> tuple[list[AudioSource | None], list[str]]:
