@@ -236,7 +236,7 @@ def print_ledger(plan: BuildPlan, build_id: str) -> None:
         paths = plan.paths
         merged = merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
         lines = read_ledger(paths.state, build_id)
-        spent = (merged or load_current_lock(paths)).spent_usd
+        spent = (merged or current_forecast(plan)[1]).spent_usd
         text = format_ledger(lines, spent)
     except CinestitchError as exc:
         text = f"   ledger: {exc}"

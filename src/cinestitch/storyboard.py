@@ -200,13 +200,13 @@ def chapters_path(plan: BuildPlan) -> Path:
 
 def build_page(plan: BuildPlan, build_id: str) -> Page:
     """The page for the project as it is now (reads files; decodes nothing)."""
-    from cinestitch.state import run_forecast
+    from cinestitch.state import current_forecast, run_forecast
 
     paths = plan.paths
-    forecast, lock = run_forecast(plan)
-    statuses = segment_statuses(
-        plan, last_build_lines(paths.state, build_id), forecast.is_up_to_date
-    )
+    lines = last_build_lines(paths.state, build_id)
+    # a build that obtained nothing changed nothing: the process's snapshot still holds
+    forecast, lock = run_forecast(plan) if lines else current_forecast(plan)
+    statuses = segment_statuses(plan, lines, forecast.is_up_to_date)
     measures = read_seam_measures(paths.seam_scores)
     report = build_seam_report(plan, measures) if measures is not None else None
     vtt = chapters_path(plan)
