@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from cinestitch.frozen import EXIT_FROZEN
@@ -131,6 +132,7 @@ def tiny(manifest: Path) -> None:
     manifest.write_text(text)
 
 
+@pytest.mark.slow
 def test_the_github_workflow_builds_frozen_on_pull_requests_and_budgeted_on_main(
     tmp_path: Path, s3: S3
 ) -> None:

@@ -37,6 +37,7 @@ def ok(result: subprocess.CompletedProcess[str]) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_two_branches_regenerating_different_segments_merge_and_build_free(
     tmp_path: Path, s3: S3
 ) -> None:
