@@ -156,14 +156,15 @@ class RemoteStore:
         self.shown = safe_url(self.url)
         self._fs: Any = None
         self._root = ""
+        self._pid = 0
 
     @property
     def protocol(self) -> str:
         return self.url.split("://", 1)[0].lower()
 
     def _open(self) -> Any:
-        if self._fs is not None:
-            return self._fs
+        if self._fs is not None and self._pid == os.getpid():
+            return self._fs  # a forked worker (doit -n) opens its own: the loop is per process
         extra = EXTRAS.get(self.protocol)
         install = f"pip install 'cinestitch[{extra}]'" if extra else "install its fsspec library"
         try:
@@ -182,7 +183,7 @@ class RemoteStore:
             raise translate(self.url, exc) from None
         if self.protocol in ("s3", "s3a"):
             fs.retries = 2  # s3fs's own retry loop on top of botocore's
-        self._fs, self._root = fs, str(root).rstrip("/")
+        self._fs, self._root, self._pid = fs, str(root).rstrip("/"), os.getpid()
         return fs
 
     @property
