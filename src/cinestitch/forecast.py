@@ -135,10 +135,13 @@ def forecast_build(
                 changing.add(sid)
             continue
         reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
-        if step.end_image is not None and reference is not _UNKNOWN:
-            end = (end_digests or {}).get(sid)
+        if (step.end_image is not None or step.extend) and reference is not _UNKNOWN:
+            end = (end_digests or {}).get(sid) if step.end_image is not None else None
             start = reference if isinstance(reference, str) else None
-            reference = _UNKNOWN if end is None else reference_identity(start, end)
+            if step.end_image is not None and end is None:
+                reference = _UNKNOWN
+            else:
+                reference = reference_identity(start, end, step.extend)
         own = prices.get(sid, price)
         result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, own)
         results.append(result)

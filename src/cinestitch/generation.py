@@ -103,6 +103,10 @@ class SegmentJob:
     transport: Transport = field(default_factory=Transport)
     end_image: Path | None = None
     """The image the clip should end on (``end_frame``), where the provider takes one."""
+    extends: str | None = None
+    """The upstream segment whose clip this one continues natively (``extend: true``)."""
+    extend_uri: str | None = None
+    """The provider's name for that clip (found when the segment is built)."""
     remote_cache: str | None = None
     """The remote cache's URL, consulted after the local one in ``cache_dir``."""
 
@@ -137,9 +141,11 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
 
     reference = pixel_digest(job.reference) if job.reference is not None else None
     end = pixel_digest(job.end_image) if job.end_image is not None else None
-    reference = reference_identity(reference, end)
+    reference = reference_identity(reference, end, job.extends is not None)
     keys = take_keys(job.prompt, job.settings, job.takes, reference)
     store = job.store
+    if job.extends is not None:
+        job = replace(job, extend_uri=_upstream_uri(job, store))
     records: list[RunRecord] = []
     for take in range(1, job.takes + 1):
         got = _obtain(job, store, take, keys[take], reporter)
@@ -160,6 +166,25 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
         job.lock_pending, job.segment_id, _lock_entry(job, reference, source, records)
     )
     return records
+
+
+def _upstream_uri(job: SegmentJob, store: GenerationStore) -> str:
+    """The provider's own name for the upstream clip a native continuation extends."""
+    from cinestitch.lock import apply_pending, load_lock, read_pending
+
+    upstream = str(job.extends)
+    lock_path = job.project_dir / "cinestitch.lock"
+    lock = apply_pending(load_lock(lock_path), read_pending(job.lock_pending))
+    entry = lock.entry(upstream)
+    record = store.record(entry.key) if entry is not None else None
+    if record is None or not record.provider_uri:
+        raise GenerationFailedError(
+            f"extend: '{upstream}' has no clip the provider can continue (made elsewhere, or "
+            "before its provider named it) — regenerate it with this provider, or set "
+            "extend: false to start from its last frame",
+            no_job=True,
+        )
+    return record.provider_uri
 
 
 def _place(store: GenerationStore, record: RunRecord, dest: Path) -> None:
@@ -371,6 +396,7 @@ def _request(job: SegmentJob, take: int) -> GenerationRequest:
         options=s["options"],
         take=take,
         end_image=job.end_image,
+        extend_from=job.extend_uri,
     )
 
 
@@ -431,9 +457,11 @@ def _finish(
     try:
         provider.download(handle, part)
         cost = _cost(job, status)
+        uri = handle.state.get("video_uri")
         record = RunRecord(
             entry.key, "", provider.name, entry.model, handle.job_id, entry.submitted, now(),
             cost, __version__, job.segment_id, entry.take,
+            str(uri) if isinstance(uri, str) else None,
         )  # fmt: skip
         stored = job.store.put(part, record)
     finally:

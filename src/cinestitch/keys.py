@@ -35,13 +35,16 @@ def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: 
     return hashlib.sha256(canonical_request(prompt, settings, take, reference)).hexdigest()
 
 
-def reference_identity(reference: str | None, end: str | None) -> str | None:
-    """What the key records of the images a clip starts and ends on: the reference's pixel
-    digest, joined by the end frame's where there is one (keys without one stay as they
-    were)."""
-    if end is None:
+def reference_identity(reference: str | None, end: str | None, extend: bool = False) -> str | None:
+    """What the key records of what a clip starts and ends on: the reference's pixel digest,
+    joined by the end frame's where there is one and marked when the clip continues the
+    upstream clip natively (keys with neither stay as they were)."""
+    if end is None and not extend:
         return reference
-    return f"{reference or '-'}|end:{end}"
+    text = reference or "-"
+    if end is not None:
+        text += f"|end:{end}"
+    return text + "|extend" if extend else text
 
 
 def take_keys(

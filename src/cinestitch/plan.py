@@ -127,6 +127,8 @@ class SegmentStep:
     """Some later segment starts from this one's last frame."""
     end_image: Path | None = None
     """The image the clip should end on (``end_frame``), if any."""
+    extend: bool = False
+    """The clip continues its reference segment's clip natively (``extend: true``)."""
     footage: Path | None = None
     """The project's video this segment plays (``clip:``): it is never generated."""
     anchor: str | None = None
@@ -226,6 +228,7 @@ def _plan_segment(
         end_image=project.root / s.end_frame if s.end_frame else None,
         footage=project.root / s.clip if s.clip else None,
         anchor=colour_anchor(project, s),
+        extend=bool(s.extend) and upstream is not None,
     )
 
 

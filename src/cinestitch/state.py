@@ -68,7 +68,7 @@ def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
     out = plan.project.output
     prices: dict[str, Price | None] = {}
     for step in plan.steps:
-        spec = getattr(step.segment, "provider", None) or plan.project.provider
+        spec = step.segment.provider
         prices[step.segment.id] = find_price(
             str(step.settings["provider"]), str(step.settings["model"]), min(out.width, out.height),
             spec.price_per_second,

@@ -225,9 +225,8 @@ def generate_task(
 def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> SegmentJob:
     sid, paths = step.segment.id, plan.paths
     upstream = step.reference_segment
-    spec = getattr(step.segment, "provider", None) or plan.project.provider
+    spec = step.segment.provider
     budget = plan.project.budget
-    transport = spec.transport() if hasattr(spec, "transport") else None
     return SegmentJob(
         segment_id=sid,
         prompt=step.prompt,
@@ -249,8 +248,9 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         budgets=Budgets(
             budget.build, budget.total, lock.spent_usd, price.per_second if price else None
         ),
-        **({"transport": transport} if transport is not None else {}),
+        transport=spec.transport(),
         end_image=step.end_image,
+        extends=step.reference_segment if step.extend else None,
         remote_cache=remote_cache(plan),
     )
 

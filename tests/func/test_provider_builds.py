@@ -174,3 +174,23 @@ def test_a_failing_build_with_tracebacks_shows_no_key(tmp_path: Path) -> None:
         assert done.returncode != 0
         assert "HTTP 400" in done.stdout + done.stderr
         assert_no_key(root, done.stdout, done.stderr)
+
+
+def test_a_native_continuation_hands_veo_its_own_clip(tmp_path: Path) -> None:
+    """`extend: true` sends the upstream clip's Veo file URI (kept in the cache's run record)
+    instead of its last frame, and the key knows it: a rebuild makes no call."""
+    with open_case("veo", tmp_path / "server") as case:
+        block = provider_block(case)
+        root = tiny_project(tmp_path, block)
+        manifest = root / "cinestitch.yaml"
+        text = manifest.read_text().replace("defaults: {seconds: 4}", "defaults: {seconds: 8}")
+        manifest.write_text(text + "    extend: true\n")
+        first = run_doit(root, env=env_with_key())
+        assert first.returncode == 0, first.stdout + first.stderr
+        ops = list(case.server.operations.values())
+        assert len(ops) == 2
+        sent = ops[1].body["instances"][0]
+        assert "image" not in sent
+        assert sent["video"]["uri"].endswith(f"/v1beta/files/{ops[0].file_id}:download?alt=media")
+        again = run_doit(root, env=env_with_key())
+        assert again.returncode == 0 and case.submissions == 2

@@ -44,6 +44,9 @@ class RunRecord:
     segment: str = ""
     """The segment it was first made for (informational: the key is what matters)."""
     take: int = 1
+    provider_uri: str | None = None
+    """The provider's own name for the clip (Veo's file URI, fal's URL), which a native
+    continuation of it (``extend``) hands back to the provider."""
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> RunRecord:
