@@ -410,22 +410,46 @@ def _submit(
         project=str(job.project_dir), build=job.build_id,
     )  # fmt: skip
     journal.add(intent)  # a crash inside submit leaves this: never a silent resubmission
-    try:
-        handle = provider.submit(request, key)
-    except ProviderError as exc:
-        if exc.no_job:
-            journal.remove(key)  # the provider proved no job exists: nothing to pay for
-        elif not exc.may_be_billed:
-            raise ProviderError(str(exc), may_be_billed=True) from exc
-        raise
-    except Exception as exc:
-        raise _billed(
-            f"the submission failed after it may have reached {provider.name} ({_said(exc)}); "
-            "the next build asks the provider before paying again"
-        ) from exc
+    for attempt in (1, 2):
+        try:
+            handle = provider.submit(request, key)
+            break
+        except ProviderError as exc:
+            if exc.no_job:
+                journal.remove(key)  # the provider proved no job exists: nothing to pay for
+                raise
+            found = _look_up_after(provider, key, reporter)
+            if isinstance(found, JobHandle):
+                handle = found
+                break
+            if found is LookupResult.ABSENT and attempt == 1:
+                reporter.line(f"{provider.name} has no job for it: submitting again")
+                continue
+            if not exc.may_be_billed:
+                raise ProviderError(str(exc), may_be_billed=True) from exc
+            raise
+        except Exception as exc:
+            raise _billed(
+                f"the submission failed after it may have reached {provider.name} "
+                f"({_said(exc)}); the next build asks the provider before paying again"
+            ) from exc
     entry = replace(intent, job_id=handle.job_id, handle=handle.to_json())
     journal.add(entry)
     return _finish(job, provider, entry, handle, reporter)
+
+
+def _look_up_after(
+    provider: Provider, key: str, reporter: ProgressReporter
+) -> JobHandle | LookupResult:
+    """After an ambiguous submit failure (sent, no answer), ask the provider whether the
+    job exists, where it can tell; never let the lookup itself fail the segment."""
+    try:
+        found = provider.lookup(key)
+    except ProviderError:
+        return LookupResult.UNKNOWN
+    if isinstance(found, JobHandle):
+        reporter.line(f"the submission's answer was lost; found its job {found.job_id}")
+    return found
 
 
 def _said(exc: BaseException) -> str:

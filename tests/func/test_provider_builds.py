@@ -194,3 +194,25 @@ def test_a_native_continuation_hands_veo_its_own_clip(tmp_path: Path) -> None:
         assert sent["video"]["uri"].endswith(f"/v1beta/files/{ops[0].file_id}:download?alt=media")
         again = run_doit(root, env=env_with_key())
         assert again.returncode == 0 and case.submissions == 2
+
+
+@pytest.mark.parametrize("name", ["openai:openai", "veo"])
+def test_a_lost_submit_answer_is_looked_up_not_paid_again(tmp_path: Path, name: str) -> None:
+    """The connection drops after the provider created the job: a provider that lists its
+    jobs is asked and the job is finished (one submission); one that cannot be asked stops
+    that segment as 'may have been billed' and is not submitted again without being told."""
+    with open_case(name, tmp_path / "server") as case:
+        case.server.inject("create", Fault("drop", after_effect=True))
+        root = tiny_project(tmp_path, provider_block(case))
+        first = run_doit(root, env=env_with_key())
+        said = first.stdout + first.stderr
+        assert "Traceback" not in said
+        if name == "veo":
+            assert first.returncode != 0 and "may have been billed" in said
+            assert case.submissions == 1
+            again = run_doit(root, env=env_with_key())
+            assert again.returncode != 0 and case.submissions == 1
+        else:
+            assert first.returncode == 0, said
+            assert "found its job" in said
+            assert case.submissions == 2  # one per shot, none twice
