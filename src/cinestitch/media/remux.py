@@ -34,7 +34,7 @@ import numpy as np
 from av.container import OutputContainer
 
 from cinestitch.atomic import atomic_path
-from cinestitch.cache.store import file_digest
+from cinestitch.digests import file_digest
 from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, JoinMix, Samples
 from cinestitch.media.captions import TextLayout, plan_text
