@@ -131,7 +131,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     (target / "gitignore").rename(target / ".gitignore")
     key_env = provider_info(args.provider).key_env
     if args.ci:
-        write_ci(target, args.ci, key_env)
+        workflow = write_ci(target, args.ci, key_env).relative_to(target)
+        print(
+            f"wrote {workflow} — set the repository secrets CINESTITCH_CACHE (e.g. "
+            "s3://bucket/prefix), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            + (f" and {key_env}" if key_env else "")
+        )
     if key_env:
         print(
             f"created {target}/ — put your key in ${key_env} (or {target}/.env), then: "

@@ -60,8 +60,8 @@ def build_frozen_report(forecast: Forecast) -> str | None:
     for s in todo:
         lines.append(f"   {s.segment_id:<{width}}  {describe(s.reasons)}  {dollars(s.cost)}")
     lines.append(
-        "   → generate them where spending is allowed (a build without --frozen or "
-        f"{FROZEN_ENV}) with the shared cache set, then commit the lock"
+        f"   → generate them where spending is allowed (without --frozen or {FROZEN_ENV}, "
+        "the shared cache set), then commit the lock"
     )
     return "\n".join(lines)
 
