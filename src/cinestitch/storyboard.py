@@ -318,6 +318,7 @@ def write_storyboard(plan: BuildPlan, build_id: str) -> bool:
     wanted = {p.name for p in page.pictures}
     if folder.is_dir():
         for old in folder.glob("*.jpg"):
-            if old.name not in wanted:
+            # dot names are pictures being written (by this build's other processes)
+            if old.name not in wanted and not old.name.startswith("."):
                 old.unlink(missing_ok=True)
     return write_text_if_changed(plan.paths.storyboard, render_page(page))

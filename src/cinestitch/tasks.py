@@ -31,6 +31,7 @@ from cinestitch.generation import Budgets, SegmentJob
 from cinestitch.handoff import handoff_paths, has_edl
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
+from cinestitch.manifest.load import remember_valid
 from cinestitch.media.finish import subtitle_paths
 from cinestitch.plan import (
     BuildPlan,
@@ -71,7 +72,9 @@ def load_plan_or_exit(project_dir: str | Path) -> BuildPlan:
     root = Path(project_dir)
     root = root.parent if root.is_file() else root
     try:
-        return plan_build(load_project(root))
+        project = load_project(root)
+        remember_valid(project)
+        return plan_build(project)
     except ProjectError as exc:
         print(exc.report(), file=sys.stderr)
         # doit opened its state file (.doit.db) before asking for the tasks: a project that
@@ -361,7 +364,13 @@ def chapters_task(plan: BuildPlan) -> TaskDict:
 
 
 def scores_task(plan: BuildPlan) -> TaskDict:
-    settings = canonical_json(stitch_settings(plan.stitch, plan.project.root))
+    # the scores read the kept frames of the conformed clips: transitions, music and output
+    # quality do not change them, so a restitch does not measure everything again
+    stitch = stitch_settings(plan.stitch, plan.project.root)
+    kept = {"size": stitch["size"], "fps": stitch["fps"], "clips": [
+        {"path": c["path"], "trim": c["trim"]} for c in stitch["clips"]
+    ]}  # fmt: skip
+    settings = canonical_json(kept)
     return {
         "basename": "scores",
         "doc": "Score each seam's continuity and each segment's colour drift (doit seams)",

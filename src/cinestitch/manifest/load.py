@@ -6,12 +6,14 @@ loading reads files only and never writes.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from cinestitch.atomic import write_text_if_changed
 from cinestitch.errors import Problem, ProjectError
 from cinestitch.manifest.assets import check_assets
 from cinestitch.manifest.checks import check_project, problem_at
@@ -34,7 +36,7 @@ from cinestitch.manifest.model import (
     ReviewSpec,
     Segment,
 )
-from cinestitch.manifest.schema import check_manifest_schema
+from cinestitch.manifest.schema import check_manifest_schema, validity_key
 from cinestitch.manifest.yamldoc import (
     KeyPath,
     YamlDocument,
@@ -59,6 +61,26 @@ def load_project(root: Path) -> Project:
         raise ProjectError([printable_problem(p) for p in exc.problems]) from None
 
 
+VALIDITY_MEMO = Path(".cinestitch") / "valid-manifest"
+"""Where a build remembers the manifest that last passed the schema (``remember_valid``)."""
+
+
+def _known_valid(root: Path, manifest: Path) -> bool:
+    try:
+        remembered = (root / VALIDITY_MEMO).read_text(encoding="utf-8").strip()
+        return remembered == validity_key(manifest.read_bytes())
+    except OSError:
+        return False
+
+
+def remember_valid(project: Project) -> None:
+    """After a project loaded without a problem: remember its manifest, so the next load of
+    the same bytes skips the schema (best effort: only a speed-up)."""
+    with contextlib.suppress(OSError):
+        key = validity_key(project.manifest_path.read_bytes())
+        write_text_if_changed(project.root / VALIDITY_MEMO, key + "\n")
+
+
 def _load_project(root: Path) -> Project:
     root = root.resolve()
     manifest = root / MANIFEST_NAME
@@ -74,7 +96,7 @@ def _load_project(root: Path) -> Project:
         problems.append(Problem(MANIFEST_NAME, 1, "", "the manifest is empty"))
     if problems:
         raise ProjectError(problems)
-    problems += check_manifest_schema(doc, MANIFEST_NAME)
+    problems += check_manifest_schema(doc, MANIFEST_NAME, _known_valid(root, manifest))
     if not isinstance(doc.data, dict):
         raise ProjectError(problems)
     project, build_problems = build_project(root, doc)

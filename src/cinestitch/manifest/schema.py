@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema import validators
-from jsonschema.exceptions import ValidationError
-
+from cinestitch import __version__
 from cinestitch.errors import Problem
 from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
 from cinestitch.resources import SCHEMA_PATH
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SHOWN_CHARS = 60
 """A value longer than this is shown cut short (a message stays one readable line)."""
@@ -41,18 +43,32 @@ def _is_finite_integer(checker: Any, value: Any) -> bool:
     return _is_finite_number(checker, value) and (isinstance(value, int) or value.is_integer())
 
 
-_FiniteValidator = validators.extend(  # type: ignore[no-untyped-call]
-    jsonschema.Draft202012Validator,
-    type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
-        {"number": _is_finite_number, "integer": _is_finite_integer}
-    ),
-)
-
-
 @functools.cache
 def manifest_validator() -> jsonschema.protocols.Validator:
+    """The schema's validator, built once per process (jsonschema is imported only when a
+    manifest must be validated: see ``validity_key``)."""
+    import jsonschema
+    from jsonschema import validators
+
+    finite = validators.extend(  # type: ignore[no-untyped-call]
+        jsonschema.Draft202012Validator,
+        type_checker=jsonschema.Draft202012Validator.TYPE_CHECKER.redefine_many(
+            {"number": _is_finite_number, "integer": _is_finite_integer}
+        ),
+    )
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
-    return _FiniteValidator(schema)  # type: ignore[no-any-return]
+    return finite(schema)  # type: ignore[no-any-return]
+
+
+def validity_key(manifest: bytes) -> str:
+    """What a manifest that passed the schema is remembered by: its bytes, the schema's and
+    cinestitch's version. An unchanged manifest is not validated again (a no-op build then
+    never loads jsonschema)."""
+    digest = hashlib.sha256(__version__.encode())
+    digest.update(SCHEMA_PATH.read_bytes())
+    digest.update(b"\0")
+    digest.update(manifest)
+    return digest.hexdigest()
 
 
 def shown_value(value: Any) -> str:
@@ -66,8 +82,11 @@ def shown_value(value: Any) -> str:
     return shown if len(shown) <= SHOWN_CHARS else f"{shown[: SHOWN_CHARS - 2]}…{shown[-1]}"
 
 
-def check_manifest_schema(doc: YamlDocument, file: str) -> list[Problem]:
-    """Every schema violation in ``doc.data``, each at the line of the offending key."""
+def check_manifest_schema(doc: YamlDocument, file: str, known_valid: bool = False) -> list[Problem]:
+    """Every schema violation in ``doc.data``, each at the line of the offending key
+    (none when ``known_valid``: these very bytes passed before)."""
+    if known_valid:
+        return []
     problems: list[Problem] = []
     errors = manifest_validator().iter_errors(doc.data)
     for error in sorted(errors, key=lambda e: [str(p) for p in e.absolute_path]):
