@@ -19,6 +19,7 @@ from cinestitch.cache.journal import JournalDamagedError
 from cinestitch.cache.remote import is_url
 from cinestitch.cache.tiers import TieredStore, note_unasked, open_cache
 from cinestitch.digests import DigestMemo
+from cinestitch.errors import CinestitchError
 from cinestitch.forecast import Forecast, forecast_build
 from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
 from cinestitch.plan import BuildPaths, BuildPlan, frame_view
@@ -213,6 +214,10 @@ def run_forecast(plan: BuildPlan) -> tuple[Forecast, Lock]:
 
 
 def is_generated(plan: BuildPlan, segment_id: str) -> bool:
-    """doit's up-to-date check for ``generate:<id>``: the forecast says up to date."""
-    forecast, _ = current_forecast(plan)
+    """doit's up-to-date check for ``generate:<id>``: the forecast says up to date (a
+    state that cannot be read says no: the step then reports it in one line)."""
+    try:
+        forecast, _ = current_forecast(plan)
+    except (CinestitchError, OSError):
+        return False
     return forecast.is_up_to_date(segment_id)

@@ -25,7 +25,7 @@ from doit.tools import config_changed
 
 from cinestitch import actions, finish_actions
 from cinestitch.cache import JobJournal
-from cinestitch.errors import EXIT_PROJECT_ERROR, ProjectError
+from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.finish_plan import sfx_files, speed_settings
 from cinestitch.generation import Budgets, SegmentJob
 from cinestitch.handoff import handoff_paths, has_edl
@@ -101,7 +101,11 @@ def build_id() -> str:
 
 
 class Interrupted(SystemExit):
-    """Ctrl-C: the build stops without a traceback; journaled jobs are resumed next time."""
+    """Ctrl-C: the build stops without a traceback; journaled jobs are resumed next time.
+    Its code is fixed (doit's process pool re-raises it with other arguments)."""
+
+    def __init__(self, *_: object) -> None:
+        super().__init__(EXIT_INTERRUPTED)
 
 
 def _on_interrupt(plan: BuildPlan, main_pid: int) -> None:
@@ -131,7 +135,11 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     """All doit tasks of the project in ``project_dir`` (a directory or its dodo.py)."""
     plan = load_plan_or_exit(project_dir)
     _on_interrupt(plan, os.getpid())
-    lock = load_current_lock(plan.paths)
+    try:
+        lock = load_current_lock(plan.paths)
+    except ProjectError as exc:  # a garbled lock: one line, exit 3, like a bad manifest
+        print(exc.report(), file=sys.stderr)
+        raise SystemExit(EXIT_PROJECT_ERROR) from None
     yield budget_task(plan)
     generated = [step for step in plan.steps if step.footage is None]  # not `clip:` ones
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
@@ -256,6 +264,15 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         extends=step.reference_segment if step.extend else None,
         remote_cache=remote_cache(plan),
     )
+
+
+def _storyboard_current(plan: BuildPlan, build: str) -> bool:
+    """doit's check for the storyboard; a state it cannot read (a garbled lock) means the
+    step runs and says so in one line, never a traceback from inside doit."""
+    try:
+        return bool(storyboard_is_current(plan, build))
+    except (CinestitchError, OSError):
+        return False
 
 
 def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
@@ -411,6 +428,6 @@ def storyboard_task(plan: BuildPlan) -> TaskDict:
         "actions": [(actions.run_storyboard, [plan, build_id()])],
         "task_dep": ["chapters", "scores"],
         "targets": [_rel(plan, plan.paths.storyboard)],
-        "uptodate": [(storyboard_is_current, [plan, build_id()])],
+        "uptodate": [(_storyboard_current, [plan, build_id()])],
         "clean": True,
     }

@@ -171,7 +171,9 @@ class Project:
     audio: AudioSpec | None
     budget: Budget = field(default_factory=Budget)
     cache: str | None = None
-    """The manifest's cache directory, as written (``CINESTITCH_CACHE`` overrides it)."""
+    """The manifest's cache, as written: a directory, or a URL (``s3://…``, ``gs://…``,
+    ``az://…``, ``file://…``) for a remote tier behind ``.cinestitch/cache``
+    (``CINESTITCH_CACHE`` overrides it)."""
     prompts: Mapping[str, RenderedPrompt] = field(default_factory=dict)
     """Rendered at load time, so template errors surface before anything runs."""
     review: ReviewSpec = field(default_factory=ReviewSpec)
