@@ -1,73 +1,70 @@
-"""fal.ai's queue: submit to ``{base}/{endpoint}``, then follow the URLs the answer gives.
+"""fal.ai's video models on its queue (``fal_queue``): each model's input as its schema types it.
 
-The submit answer names ``status_url``, ``response_url`` and ``cancel_url``; they are kept in
-the job handle (so another process can poll) and never built here, because they use only
-the model's owner/app, not the endpoint's sub-path. The status is 202 while the request is
-queued or running and 200 when it has completed; the result then holds ``video.url``, or an
-error (a content-policy rejection is a 422 with ``content_policy_violation``). Pure
-``build_*`` / ``parse_*`` functions hold the wire format; ``FalProvider`` only sends.
+Pure ``route_of`` / ``build_input`` pick the endpoint and write the model's JSON input, and
+``parse_video_url`` reads ``video.url`` (``videos[0].url``) from a result; ``FalProvider``
+sends them through the queue driver it shares with the image adapter (``fal_image``): submit,
+then follow the ``status_url`` / ``response_url`` / ``cancel_url`` the answer names. A
+content-policy rejection is a 422 with ``content_policy_violation``, said in words.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from cinestitch.errors import (
-    GenerationFailedError,
-    JobNotFoundError,
-    ProviderError,
-    ProviderUnavailableError,
-)
-from cinestitch.providers import _http
+from cinestitch.errors import GenerationFailedError
 from cinestitch.providers import fal_models as models
 from cinestitch.providers._images import PreparedImage, prepare_image, within_bytes
 from cinestitch.providers.base import (
     GenerationRequest,
     JobHandle,
-    JobState,
     JobStatus,
     LookupResult,
     Transport,
 )
 from cinestitch.providers.fal_models import FalModel
+from cinestitch.providers.fal_queue import (
+    POLICY_WORDS,
+    POLL_INTERVAL,
+    REQUEST_ERRORS,
+    FalQueue,
+    QueueStatus,
+    Submitted,
+    api_root,
+    build_submit_url,
+    failure_text,
+    is_policy,
+    is_url,
+    parse_queue_status,
+    parse_submit,
+)
 from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
-POLL_INTERVAL = 5.0
-"""Seconds between status requests when the manifest sets none."""
-POLICY_WORDS = ("content_policy", "content policy", "nsfw", "safety")
-REQUEST_ERRORS = (
-    "request_timeout",
-    "startup_timeout",
-    "runner_scheduling_failure",
-    "runner_connection_timeout",
-    "runner_disconnected",
-    "runner_connection_refused",
-    "runner_connection_error",
-    "runner_incomplete_response",
-    "runner_server_error",
-    "internal_error",
-)
-"""fal's request error types: a result answered with one of them is the request's final
-failure (fal has already retried it), not a passing fault of the network."""
+__all__ = [
+    "POLICY_WORDS",
+    "POLL_INTERVAL",
+    "REQUEST_ERRORS",
+    "FalProvider",
+    "QueueStatus",
+    "Route",
+    "Submitted",
+    "api_root",
+    "build_input",
+    "build_submit_url",
+    "failure_text",
+    "is_policy",
+    "parse_queue_status",
+    "parse_submit",
+    "parse_video_url",
+    "route_of",
+]
 
 
 # -- pure: requests --------------------------------------------------------------------------
-
-
-def api_root(base_url: str | None) -> str:
-    return (base_url or models.PUBLIC_BASE_URL).rstrip("/")
-
-
-def build_submit_url(root: str, endpoint: str) -> str:
-    return f"{root}/{endpoint.strip('/')}"
 
 
 @dataclass(frozen=True)
@@ -145,62 +142,6 @@ def build_input(
 # -- pure: responses -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Submitted:
-    request_id: str
-    status_url: str
-    response_url: str
-    cancel_url: str | None
-
-
-def parse_submit(data: Any) -> Submitted:
-    """The submit answer; ``ValueError`` when it lacks the id or the URLs to follow."""
-    if not isinstance(data, Mapping):
-        raise ValueError("the answer is not a JSON object")
-    request_id = data.get("request_id")
-    status_url, response_url = data.get("status_url"), data.get("response_url")
-    if not isinstance(request_id, str) or not request_id:
-        raise ValueError("the answer has no request_id")
-    if not (_is_url(status_url) and _is_url(response_url)):
-        raise ValueError("the answer has no status_url and response_url")
-    cancel = data.get("cancel_url")
-    return Submitted(
-        request_id, str(status_url), str(response_url), cancel if _is_url(cancel) else None
-    )
-
-
-def _is_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True)
-class QueueStatus:
-    state: JobState
-    raw: str
-    position: int | None = None
-    error: str | None = None
-
-
-def parse_queue_status(data: Any) -> QueueStatus:
-    """A status answer; an unknown word means: still running."""
-    if not isinstance(data, Mapping):
-        raise ValueError("the status is not a JSON object")
-    raw = str(data.get("status") or "")
-    word = raw.upper()
-    error = data.get("error")
-    said = _http.one_line(str(error)) if error else None
-    if word == "IN_QUEUE":
-        position = data.get("queue_position")
-        return QueueStatus(JobState.QUEUED, raw, position if isinstance(position, int) else None)
-    if word == "COMPLETED":
-        return QueueStatus(JobState.FAILED if said else JobState.SUCCEEDED, raw, error=said)
-    if word in ("FAILED", "ERROR"):
-        return QueueStatus(JobState.FAILED, raw, error=said or f"status {raw}")
-    if word in ("CANCELLED", "CANCELED", "CANCELLATION_REQUESTED"):
-        return QueueStatus(JobState.CANCELLED, raw)
-    return QueueStatus(JobState.RUNNING, raw)
-
-
 def parse_video_url(data: Any) -> str | None:
     """``video.url`` of a result (``videos[0].url`` in some schemas)."""
     if not isinstance(data, Mapping):
@@ -210,30 +151,14 @@ def parse_video_url(data: Any) -> str | None:
         videos = data.get("videos")
         video = videos[0] if isinstance(videos, list) and videos else None
     url = video.get("url") if isinstance(video, Mapping) else None
-    return url if _is_url(url) else None
-
-
-def is_policy(said: str) -> bool:
-    lowered = said.lower()
-    return any(word in lowered for word in POLICY_WORDS)
-
-
-def failure_text(said: str, status: int | None = None) -> str:
-    """Why a request failed, in words: a content-policy rejection or the provider's error."""
-    if is_policy(said):
-        return (
-            f"fal rejected the request (content policy: {said}) — edit the prompt or the "
-            "reference image; not retried"
-        )
-    where = f"HTTP {status}: " if status is not None else ""
-    return f"fal failed the job ({where}{said}) — see the message; not retried"
+    return url if is_url(url) else None
 
 
 # -- the driver ------------------------------------------------------------------------------
 
 
 class FalProvider:
-    """Models on fal.ai's queue; ``transport`` says where and how, ``client`` sends."""
+    """Video models on fal.ai's queue; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
 
@@ -246,17 +171,10 @@ class FalProvider:
     ) -> None:
         self.work_dir = Path(work_dir)
         self.transport = transport
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or models.KEY_ENV
-        key = _http.read_key(self.name, self.key_env, project_root)
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            {"Authorization": f"Key {key.reveal()}"},
-            self.root,
-            self.key_env,
-        )
+        self._queue = FalQueue(self.name, transport, client, project_root)
+        self.root = self._queue.root
+        self.key_env = self._queue.key_env
+        self._api = self._queue.api
 
     def __repr__(self) -> str:
         return f"FalProvider({self.root!r})"
@@ -276,99 +194,27 @@ class FalProvider:
         first = self._image(m, request.reference_image) if route.first_field else None
         last = self._image(m, request.end_image) if route.end_field else None
         body = build_input(m, route, request, first, last)
-        data, _ = self._api.send_json(
-            "POST",
-            build_submit_url(self.root, route.endpoint),
-            what="submission",
-            create=True,
-            json=body,
-            on_status=self._submit_status(route.endpoint),
-        )
-        try:
-            sent = parse_submit(data)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"fal: the answer to the submission is unusable ({exc}) — the request may have "
-                "been queued and billed; check the fal dashboard before resubmitting",
-                may_be_billed=True,
-            ) from None
-        state: dict[str, Any] = {
-            "endpoint": route.endpoint,
-            "status_url": sent.status_url,
-            "response_url": sent.response_url,
-            "expected_seconds": None if request.extend_from else request.seconds,
-            "submitted_at": time.time(),
-        }
-        if sent.cancel_url:
-            state["cancel_url"] = sent.cancel_url
-        return JobHandle(self.name, sent.request_id, state)
+        expected = None if request.extend_from else request.seconds
+        return self._queue.submit(route.endpoint, body, {"expected_seconds": expected})
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
-        interval = self.transport.poll_interval or POLL_INTERVAL
-        data, _ = self._api.send_json(
-            "GET", self._url(handle, "status_url"), what="poll", on_status=_lost(handle)
-        )
-        try:
-            status = parse_queue_status(data)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"fal: poll of {handle.job_id}: {exc} — try again later", may_be_billed=True
-            ) from None
-        if status.state is JobState.FAILED:
-            return JobStatus(handle.job_id, status.state, None, failure_text(status.error or ""))
-        if status.state is not JobState.SUCCEEDED:
-            text = f"queue position {status.position}" if status.position is not None else None
-            return JobStatus(handle.job_id, status.state, None, text, poll_after=interval)
-        try:
-            url = self._result(handle)
-        except GenerationFailedError as exc:
-            return JobStatus(handle.job_id, JobState.FAILED, None, str(exc))
-        learned = handle.with_state(video_url=url, video_uri=url)
-        return JobStatus(handle.job_id, JobState.SUCCEEDED, 1.0, None, handle=learned)
+        return self._queue.poll(handle, _video_outcome)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
         expected = handle.state.get("expected_seconds")
         seconds = float(expected) if isinstance(expected, int | float) else None
         url = handle.state.get("video_url")
         if not isinstance(url, str):
-            url = self._result(handle)
+            url = _video_url(self._queue.result(handle))
         self._api.download(url, dest, expected_seconds=seconds)
 
     def cancel(self, handle: JobHandle) -> None:
         """Best effort: ``PUT cancel_url`` (fal stops only requests still queued)."""
-        url = handle.state.get("cancel_url")
-        if isinstance(url, str):
-            with contextlib.suppress(ProviderError):
-                self._api.send_json("PUT", url, what="cancel")
+        self._queue.cancel(handle)
 
     def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
         """fal's queue cannot be searched for a request."""
         return LookupResult.UNKNOWN
-
-    def _result(self, handle: JobHandle) -> str:
-        """The finished request's video URL; ``GenerationFailedError`` when it failed."""
-        data, _ = self._api.send_json(
-            "GET", self._url(handle, "response_url"), what="result", on_status=_result_hook(handle)
-        )
-        url = parse_video_url(data)
-        if url is None:
-            raise GenerationFailedError(
-                "fal finished the request without a video — try again, or change the prompt",
-                may_be_billed=True,
-            )
-        return url
-
-    def _url(self, handle: JobHandle, name: str) -> str:
-        url = handle.state.get(name)
-        if not isinstance(url, str):
-            raise JobNotFoundError(
-                f"fal: job {handle.job_id} has no {name} in its record — it cannot be reached",
-                may_be_billed=True,
-            )
-        return url
 
     def _model(self, name: str) -> FalModel:
         try:
@@ -382,54 +228,18 @@ class FalProvider:
     def _image(self, m: FalModel, path: Path | None) -> PreparedImage | None:
         return within_bytes(prepare_image(path), m.max_image_bytes) if path is not None else None
 
-    def _submit_status(self, endpoint: str) -> _http.StatusHook:
-        host = urlsplit(self.root).netloc
 
-        def hook(status: int, said: str) -> ProviderError | None:
-            if status == 404:
-                return ProviderError(
-                    f"fal: no model '{endpoint}' at {host} (HTTP 404: {said}) — check "
-                    "provider.model and provider.base_url",
-                    no_job=True,
-                )
-            if status == 422:
-                return GenerationFailedError(
-                    f"fal: refused the request (HTTP 422: {said}) — fix the segment's settings; "
-                    "fal may bill an invalid request",
-                    no_job=True,
-                    may_be_billed=True,
-                )
-            return None
-
-        return hook
+def _video_url(result: Any) -> str:
+    """The finished request's video URL; ``GenerationFailedError`` when it has none."""
+    url = parse_video_url(result)
+    if url is None:
+        raise GenerationFailedError(
+            "fal finished the request without a video — try again, or change the prompt",
+            may_be_billed=True,
+        )
+    return url
 
 
-def _lost(handle: JobHandle) -> _http.StatusHook:
-    def hook(status: int, said: str) -> ProviderError | None:
-        if status in (404, 410):
-            return JobNotFoundError(
-                f"fal: request {handle.job_id} is unknown (HTTP {status}: {said}) — it expired "
-                "or was made with another key; it may have been billed",
-                may_be_billed=True,
-            )
-        return None
-
-    return hook
-
-
-def _result_hook(handle: JobHandle) -> _http.StatusHook:
-    """A result answered with an error is the request's own failure: a refusal (4xx) or a
-    request error fal gave up retrying (5xx with its error type)."""
-    lost = _lost(handle)
-
-    def hook(status: int, said: str) -> ProviderError | None:
-        if status in (401, 403, 429):
-            return None
-        if status in (404, 410):
-            return lost(status, said)
-        final = status < 500 or said.split(":", 1)[0].strip() in REQUEST_ERRORS
-        if final:
-            return GenerationFailedError(failure_text(said, status), may_be_billed=True)
-        return None
-
-    return hook
+def _video_outcome(handle: JobHandle, result: Any) -> JobHandle:
+    url = _video_url(result)
+    return handle.with_state(video_url=url, video_uri=url)
