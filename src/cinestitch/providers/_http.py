@@ -459,10 +459,12 @@ class Api:
         limit: int = MAX_DOWNLOAD_BYTES,
         on_status: StatusHook | None = None,
         headers: Mapping[str, str] | None = None,
+        check: Callable[[Path], None] | None = None,
     ) -> None:
         """Stream ``url`` (following redirects) to ``dest`` atomically, checked as a video of
         about ``expected_seconds`` (``None``: any length); a bad download is fetched again,
-        then reported."""
+        then reported. ``check`` replaces the video check (a still's: decode it and rewrite
+        it in place as the PNG wanted); it raises ``MediaError`` for a damaged file."""
         try:
             for attempt in stamina.retry_context(
                 on=retry_wait,
@@ -473,7 +475,9 @@ class Api:
                 wait_jitter=WAIT_JITTER,
             ):
                 with attempt:
-                    self._download_once(url, dest, expected_seconds, limit, on_status, headers)
+                    self._download_once(
+                        url, dest, expected_seconds, limit, on_status, headers, check
+                    )
                     return
         except _Retry as exc:
             raise exc.error from None
@@ -486,6 +490,7 @@ class Api:
         limit: int,
         on_status: StatusHook | None,
         headers: Mapping[str, str] | None,
+        check: Callable[[Path], None] | None = None,
     ) -> None:
         from cinestitch.atomic import atomic_path
         from cinestitch.media.check import check_video
@@ -494,15 +499,18 @@ class Api:
             with self._open_stream(url, headers, on_status) as response:
                 _write_limited(response, tmp, limit, self.provider)
             try:
-                if expected_seconds is None:
+                if check is not None:
+                    check(tmp)
+                elif expected_seconds is None:
                     check_video(tmp, 0.0, math.inf)
                 else:
                     check_video(tmp, expected_seconds)
             except MediaError as exc:
                 reason = one_line(str(exc).replace(str(tmp), "the download"))
+                what = "clip is not a whole video" if check is None else "file is not a whole image"
                 raise _Retry(
                     ProviderUnavailableError(
-                        f"{self.provider}: the downloaded clip is not a whole video ({reason}) "
+                        f"{self.provider}: the downloaded {what} ({reason}) "
                         "— nothing was cached; run the build again to fetch it again",
                         may_be_billed=True,
                     )

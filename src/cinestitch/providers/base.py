@@ -8,6 +8,10 @@ A submitted job is named by a ``JobHandle``: the provider's id plus whatever sta
 provider needs to find the job again (fal's status and response URLs, Veo's operation name,
 an output URL and when it expires). Handles are plain JSON, kept in the job journal, so a
 build resumed in another process polls and downloads without submitting again.
+
+A request is for a clip (``kind="video"``) or a still (``kind="image"``: a keyframe). Stills
+go through the same protocol, so the paid-once machinery (journal, claims, cache, lock)
+serves them unchanged; an image provider's ``download`` writes a PNG of the requested size.
 """
 
 from __future__ import annotations
@@ -16,12 +20,15 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
+
+Kind = Literal["video", "image"]
+"""What a provider makes: clips, or stills (keyframes)."""
 
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """Everything that determines a provider's output for one segment."""
+    """Everything that determines a provider's output for one segment (or one keyframe)."""
 
     provider: str
     model: str
@@ -42,6 +49,12 @@ class GenerationRequest:
     extend_from: str | None = None
     """The provider's own URI of the clip to continue natively (Veo extend), taken from the
     upstream job's handle (``state["video_uri"]``); ``None``: no native continuation."""
+    kind: Kind = "video"
+    """``image``: a still (``seconds`` is 0, ``fps`` unused; ``reference_image`` is an optional
+    picture to start from or restyle)."""
+    reference_images: tuple[Path, ...] = ()
+    """Pictures of characters and objects the output should show (where the model takes
+    them, within ``Capabilities.max_reference_images``)."""
 
     @property
     def size(self) -> str:
@@ -165,6 +178,10 @@ class Capabilities:
     max_prompt_chars: int | None = None
     sizes: tuple[str, ...] | None = None
     """When set, the only ``WxH`` sizes it makes (others are rejected at load time)."""
+    kind: Kind = "video"
+    """``image``: the model makes stills (keyframes), never clips; its seconds are 0."""
+    max_reference_images: int = 0
+    """How many ``reference_images`` (characters, objects) a request may carry."""
 
 
 class Provider(Protocol):
@@ -186,7 +203,7 @@ class Provider(Protocol):
     def poll(self, handle: JobHandle) -> JobStatus: ...
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        """Write the finished video to ``dest`` atomically."""
+        """Write the finished video (an image provider: a PNG) to ``dest`` atomically."""
         ...
 
     def cancel(self, handle: JobHandle) -> None:
