@@ -27,7 +27,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -45,7 +44,6 @@ BILLED = "may have been billed"
 JOB_ID = re.compile(r"anim-[0-9a-f]{12}")
 PRICE = 0.5
 """USD per generated second in every trial project (a rehearsal price for the animatic)."""
-FINAL = Path("build") / "trial.mp4"
 LONG_RUN = 20
 """From this many trials on (``--trials N``), the full disk is tried at 8 sizes, not 2."""
 
@@ -66,33 +64,19 @@ segments:
   - id: s3
     reference: {s3_reference}
     prompt: "Shot three {{{{ tag }}}}: the empty field at dusk."
-{extra}"""
-SEGMENTS = ("s1", "s2", "s3")
+"""
 INDEPENDENT = ("s1", "s3")
 """Segments that start from no earlier frame: their keys are known before anything runs."""
 
 
 def manifest(
-    *,
-    delay: float = 0.0,
-    tag: str = "t0",
-    price: float | None = PRICE,
-    image: bool = False,
-    chain: bool = True,
-    extra: str = "",
+    *, delay: float = 0.0, tag: str = "t0", image: bool = False, chain: bool = True
 ) -> str:
     """Three one-second segments at 64x36: s1 → s2 chained (a crossfade between them), s3
     independent (from ``assets/hero.png`` when ``image``); only s1 and s3 without ``chain``.
-    ``tag`` changes every prompt."""
-    text = MANIFEST.format(
-        price=price if price is not None else 0,
-        delay=delay,
-        tag=tag,
-        s3_reference="assets/hero.png" if image else "none",
-        extra=textwrap.dedent(extra),
-    )
-    if price is None:
-        text = text.replace(", price_per_second: 0", "")
+    Every job waits ``delay`` seconds at the provider; ``tag`` changes every prompt."""
+    reference = "assets/hero.png" if image else "none"
+    text = MANIFEST.format(price=PRICE, delay=delay, tag=tag, s3_reference=reference)
     if not chain:
         text = re.sub(r"  - id: s2\n(    .*\n)+", "", text)
     return text
@@ -109,6 +93,7 @@ def write_project(root: Path, text: str | None = None, *, image: bool = False) -
 
 
 def write_image(path: Path) -> None:
+    """A small striped PNG (a reference image whose pixels the request key covers)."""
     from PIL import Image
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -697,15 +682,3 @@ def fill(path: Path, leave: int) -> Path:
                     raise
                 break
     return filler
-
-
-def tree_size(root: Path) -> int:
-    """Bytes the files under ``root`` take, rounded up to 4 KiB pages (as tmpfs counts)."""
-    total = 0
-    for path in root.rglob("*"):
-        with contextlib.suppress(OSError):
-            if path.is_file() and not path.is_symlink():
-                total += -(-path.stat().st_size // 4096) * 4096
-            elif path.is_dir():
-                total += 4096
-    return total

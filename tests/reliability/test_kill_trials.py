@@ -42,7 +42,7 @@ from tests.conftest import clean_env
 pytestmark = pytest.mark.reliability
 
 MODES = ("random moment", "inside submit", "job in flight")
-BUILD_SECONDS = 3.0
+BUILD_SECONDS = 2.5
 """About how long a trial project's first build takes (three jobs of 0.3 s delay each)."""
 
 
@@ -51,7 +51,7 @@ def kill_at(root: Path, log: Path, mode: str, rng: random.Random, parallel: bool
     build = Running(root, *(("-n", "2") if parallel else ()), log=log)
     cache = cache_of(root)
     if mode == "inside submit":  # the journal says a submission is under way
-        wait_for(lambda: cut_short(cache) or not build.running(), 30, 0.0005)
+        wait_for(lambda: cut_short(cache) or not build.running(), 30, 0.001)
     elif mode == "job in flight":
         wait_for(lambda: journaled_jobs(cache) or not build.running(), 30, 0.005)
         time.sleep(rng.uniform(0.0, 0.4))
