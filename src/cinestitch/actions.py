@@ -211,6 +211,8 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
 def missing_keys(plan: BuildPlan, segment_ids: list[str]) -> str | None:
     """One line naming every key variable the segments to generate need and lack, so a
     build stops before any work rather than after the first paid segment."""
+    if not segment_ids:
+        return None  # nothing to generate: no provider registry to load
     from cinestitch.providers import provider_info
     from cinestitch.providers._http import find_key
 

@@ -8,21 +8,26 @@ network: its style and script are inline, its pictures are small JPEGs under
 ``build/storyboard/`` named by the file they show, and the video is linked relatively.
 
 Writing the page needs no decoding unless a picture is missing: the page model reads the
-ledger, the lock, the forecast, ``seam-scores.json`` and the chapters file, so checking it
-is up to date costs a few ``stat`` calls and one template render.
+ledger, the lock, the forecast, ``seam-scores.json`` and the chapters file. The page ends
+with a comment holding the digest of that model (with the template it was rendered by) and
+of the page's own text, so checking it is up to date costs a ``stat`` per picture, a listing
+of the pictures' folder and a hash, and renders nothing.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
+from cinestitch import __version__
 from cinestitch.atomic import write_text_if_changed
 from cinestitch.explain import dollars
 from cinestitch.ledger import LedgerLine, ledger_path, read_ledger
@@ -35,6 +40,8 @@ from cinestitch.seam_report import read_measures as read_seam_measures
 TEMPLATE = "page.html.j2"
 FRAMES = ("first", "middle", "last")
 VTT_CUE = re.compile(r"^(\d+):(\d\d):(\d\d)\.(\d{3}) --> (\d+):(\d\d):(\d\d)\.(\d{3})")
+SIGNED = re.compile(rb"\n<!-- storyboard ([0-9a-f]{64}) ([0-9a-f]{64}) -->\n\Z")
+"""The page's last line: the digest of the model and template it shows, then of its text."""
 
 
 @dataclass(frozen=True)
@@ -169,13 +176,35 @@ def _mtime(path: Path) -> int:
 
 def picture(source: Path, frame: str | None) -> Picture | None:
     """The thumbnail of ``source`` (named by its path, size and time), if it exists."""
-    try:
-        st = source.stat()
-    except OSError:
+    sign = _file_sign(source)
+    if sign is None:
         return None
-    sign = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     digest = hashlib.sha256(sign.encode()).hexdigest()[:16]
     return Picture(source, frame, f"{digest}-{frame or 'image'}.jpg")
+
+
+def _file_sign(source: Path) -> str | None:
+    """``<resolved path>|<size>|<mtime>`` of a file, ``None`` if there is none: one
+    ``lstat`` for a file that is not a link (its folder's resolved path is remembered)."""
+    try:
+        st = os.lstat(source)
+        if stat.S_ISLNK(st.st_mode):
+            st = os.stat(source)
+            where = os.path.realpath(source)
+        else:
+            where = os.path.join(_real_dir(str(source.parent)), source.name)
+    except OSError:
+        return None
+    return f"{where}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def _real_dir(folder: str) -> str:
+    return _real_abs_dir(folder) if os.path.isabs(folder) else os.path.realpath(folder)
+
+
+@functools.lru_cache(maxsize=256)
+def _real_abs_dir(folder: str) -> str:
+    return os.path.realpath(folder)
 
 
 def parse_vtt(text: str) -> list[ChapterMark]:
@@ -215,8 +244,10 @@ def build_page(plan: BuildPlan, build_id: str) -> Page:
     except OSError:
         marks = ()
     starts = {m.segment: m.start for m in marks}
+    seams = {s.before: s for s in reversed(report.seams)} if report else {}
+    drifts = {d.segment: d for d in reversed(report.drift)} if report else {}
     cards = tuple(
-        _card(plan, i, statuses, report, starts.get(step.segment.id), lock)
+        _card(plan, i, statuses, (seams, drifts), starts.get(step.segment.id), lock)
         for i, step in enumerate(plan.steps)
     )
     counts = {w: sum(c.status.word == w for c in cards) for w in ("generated", "cached")}
@@ -240,10 +271,12 @@ def _card(
     plan: BuildPlan,
     i: int,
     statuses: dict[str, Status],
-    report: SeamReport | None,
+    scores: tuple[dict[str, SeamScore], dict[str, DriftScore]],
     start: float | None,
     lock: Lock,
 ) -> Card:
+    """Segment ``i``'s card; ``scores`` holds the report's seams by the segment before them
+    and its drifts by segment (looked up, not searched, so the page is linear)."""
     step = plan.steps[i]
     segment, paths = step.segment, plan.paths
     entry = lock.entry(segment.id)
@@ -268,8 +301,8 @@ def _card(
         spent=dollars(entry.spent_usd) if entry else "—",
         seconds=segment.seconds,
         status=statuses[segment.id],
-        seam=report.seam_after(segment.id) if report else None,
-        drift=report.drift_of(segment.id) if report else None,
+        seam=scores[0].get(segment.id),
+        drift=scores[1].get(segment.id),
         chapter_start=start,
     )
 
@@ -279,6 +312,7 @@ def _relative(path: Path, start: Path) -> str:
 
 
 def render_page(page: Page) -> str:
+    """The page's HTML, ending with the line that signs it (``SIGNED``)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(DATA_DIR / "storyboard"),
         autoescape=True,
@@ -286,7 +320,34 @@ def render_page(page: Page) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return env.get_template(TEMPLATE).render(page=page, files=STORYBOARD_FILES)
+    html = env.get_template(TEMPLATE).render(page=page, files=STORYBOARD_FILES)
+    body = hashlib.sha256(html.encode()).hexdigest()
+    return f"{html}\n<!-- storyboard {page_signature(page)} {body} -->\n"
+
+
+def page_signature(page: Page) -> str:
+    """The digest of what decides the page's text: its model (plain frozen values, so their
+    ``repr`` says all of it), the template and cinestitch's version."""
+    digest = hashlib.sha256(_template_digest().encode())
+    digest.update(f"{__version__}|{STORYBOARD_FILES}|{page!r}".encode())
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _template_digest() -> str:
+    return hashlib.sha256((DATA_DIR / "storyboard" / TEMPLATE).read_bytes()).hexdigest()
+
+
+def signature_of(text: bytes) -> str | None:
+    """The model signature a page written by ``render_page`` carries, ``None`` if it has
+    none or its text was changed since."""
+    found = SIGNED.search(text)
+    if found is None:
+        return None
+    html = text[: found.start()]
+    if hashlib.sha256(html).hexdigest() != found.group(2).decode():
+        return None
+    return found.group(1).decode()
 
 
 STORYBOARD_FILES = "storyboard"
@@ -294,15 +355,25 @@ STORYBOARD_FILES = "storyboard"
 
 
 def is_current(plan: BuildPlan, build_id: str) -> bool:
-    """doit's up-to-date check: the page on disk is the one the build would write now."""
+    """doit's up-to-date check: the page on disk is the one the build would write now (its
+    signature is that of the page model built now, and it has every picture)."""
     page = build_page(plan, build_id)
-    folder = plan.paths.storyboard_files
-    if any(not (folder / p.name).exists() for p in page.pictures):
-        return False
     try:
-        return plan.paths.storyboard.read_text(encoding="utf-8") == render_page(page)
+        text = plan.paths.storyboard.read_bytes()
     except OSError:
         return False
+    held = _pictures_held(plan.paths.storyboard_files)
+    if any(p.name not in held for p in page.pictures):
+        return False
+    return signature_of(text) == page_signature(page)
+
+
+def _pictures_held(folder: Path) -> set[str]:
+    """The names in the pictures' folder (one listing, not a ``stat`` per picture)."""
+    try:
+        return set(os.listdir(folder))
+    except OSError:
+        return set()
 
 
 def write_storyboard(plan: BuildPlan, build_id: str) -> bool:
@@ -310,7 +381,8 @@ def write_storyboard(plan: BuildPlan, build_id: str) -> bool:
     the page changed."""
     page = build_page(plan, build_id)
     folder = plan.paths.storyboard_files
-    missing = [p for p in page.pictures if not (folder / p.name).exists()]
+    held = _pictures_held(folder)
+    missing = [p for p in page.pictures if p.name not in held]
     if missing:
         from cinestitch.media.storyboard_pictures import make_pictures
 
