@@ -212,7 +212,7 @@ def missing_keys(plan: BuildPlan, segment_ids: list[str]) -> str | None:
     """One line naming every key variable the segments to generate need and lack, so a
     build stops before any work rather than after the first paid segment."""
     if not segment_ids:
-        return None  # nothing to generate: no provider registry to load
+        return None  # nothing to generate: no HTTP layer (httpx) to load
     from cinestitch.providers import provider_info
     from cinestitch.providers._http import find_key
 
