@@ -4,6 +4,11 @@ Capabilities, models, option checks and key variables are plain data here, so th
 ``validate`` and ``plan`` need no key, no network and no instance. Only ``create`` (or
 ``get_provider``) builds a provider; it imports the provider's module then, so loading a
 manifest does not pull in httpx, numpy, Pillow or PyAV.
+
+Image providers (``gemini-image``, ``fal-image``: stills for keyframes) are registered here
+too, so the build's paid-once machinery reaches them by name like any other; their
+capabilities say ``kind="image"``, and ``provider_names()`` lists only the video ones (what a
+segment may name) unless asked for another kind.
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ from typing import TYPE_CHECKING, Any, cast
 from cinestitch.errors import ProviderError
 from cinestitch.providers import (
     comfyui_workflow,
+    fal_image_models,
     fal_models,
+    gemini_image_models,
     openai_models,
     runway_models,
     veo_models,
 )
-from cinestitch.providers.base import Capabilities, Provider, Transport
+from cinestitch.providers.base import Capabilities, Kind, Provider, Transport
 from cinestitch.providers.spec import DEFAULT_TRANSPORT, ProviderContext, ProviderInfo, Shot
 
 if TYPE_CHECKING:
@@ -93,6 +100,22 @@ def _comfyui(context: ProviderContext) -> Provider:
     )
 
 
+def _gemini_image(context: ProviderContext) -> Provider:
+    from cinestitch.providers.gemini_image import GeminiImageProvider
+
+    return GeminiImageProvider(
+        context.work_dir, context.transport, context.client, context.project_root
+    )
+
+
+def _fal_image(context: ProviderContext) -> Provider:
+    from cinestitch.providers.fal_image import FalImageProvider
+
+    return FalImageProvider(
+        context.work_dir, context.transport, context.client, context.project_root
+    )
+
+
 PROVIDERS: dict[str, ProviderInfo] = {
     info.name: info
     for info in (
@@ -160,12 +183,37 @@ PROVIDERS: dict[str, ProviderInfo] = {
             files_check=comfyui_workflow.check_files,
             file_identity=comfyui_workflow.file_identity,
         ),
+        ProviderInfo(
+            name=gemini_image_models.NAME,
+            default_model=gemini_image_models.DEFAULT_MODEL,
+            models=tuple(gemini_image_models.MODELS),
+            key_env=gemini_image_models.KEY_ENV,
+            capabilities_of=gemini_image_models.capabilities,
+            options_check=gemini_image_models.check_options,
+            factory=_gemini_image,
+            shot_check=gemini_image_models.check_shot,
+            open_models=True,
+            kind="image",
+        ),
+        ProviderInfo(
+            name=fal_image_models.NAME,
+            default_model=fal_image_models.DEFAULT_MODEL,
+            models=tuple(fal_image_models.MODELS),
+            key_env=fal_image_models.KEY_ENV,
+            capabilities_of=fal_image_models.capabilities,
+            options_check=fal_image_models.check_options,
+            factory=_fal_image,
+            shot_check=fal_image_models.check_shot,
+            kind="image",
+        ),
     )
 }
 
 
-def provider_names() -> list[str]:
-    return sorted(PROVIDERS)
+def provider_names(kind: Kind | None = "video") -> list[str]:
+    """The registered providers that make ``kind`` (video by default: what a segment may
+    name; ``image``: what a keyframe may name; ``None``: all)."""
+    return sorted(name for name, info in PROVIDERS.items() if kind is None or info.kind == kind)
 
 
 def provider_info(name: str) -> ProviderInfo:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cinestitch.providers.base import Capabilities, Provider, Transport
+from cinestitch.providers.base import Capabilities, Kind, Provider, Transport
 
 if TYPE_CHECKING:
     import httpx
@@ -89,6 +89,8 @@ class ProviderInfo:
     """Names accepted by ``provider.dialect`` (empty: the provider has none)."""
     files_check: FilesCheck = _no_file_problems
     file_identity: FileIdentity = _no_file_identity
+    kind: Kind = "video"
+    """What it makes: clips, or stills (keyframes); its models' capabilities say the same."""
 
     def capabilities(self, model: str) -> Capabilities:
         return self.capabilities_of(model)
