@@ -110,13 +110,15 @@ class FakeFal(FakeServer):
         self.poll_after_ms: int | None = None
         self.submissions = 0
         self.formats = dict(FORMATS)
+        self.schemas: dict[str, Any] = dict(SCHEMAS)
+        """endpoint -> its input schema (``_check`` reads it)."""
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
         if seen.headers.get("Authorization") != f"Key {KEY}":
             detail = {"detail": "Authentication is required to perform this action"}
             return "auth", lambda: (401, {}, detail)
         path = seen.path.strip("/")
-        if seen.method == "POST" and (self.retired or path in SCHEMAS):
+        if seen.method == "POST" and (self.retired or path in self.schemas):
             return "create", lambda: self._create(path, seen)
         match = re.fullmatch(r"([^/]+/[^/]+)/requests/([^/]+)(/status|/cancel)?", path)
         if match is None:
@@ -137,7 +139,7 @@ class FakeFal(FakeServer):
             body = json.loads(seen.body)
         except ValueError:
             return 422, {}, fal_error("body", "Invalid JSON", "json_invalid")
-        problem = self._check(SCHEMAS[endpoint], body)
+        problem = self._check(self.schemas[endpoint], body)
         if problem:
             return 422, {}, problem
         request_id = str(uuid.uuid4())
@@ -159,7 +161,7 @@ class FakeFal(FakeServer):
             },
         )
 
-    def _check(self, schema: Schema, body: Any) -> dict[str, Any] | None:
+    def _check(self, schema: Any, body: Any) -> dict[str, Any] | None:
         if not isinstance(body, dict):
             return fal_error("body", "Input should be an object", "model_attributes_type")
         allowed = {"prompt", "duration", "resolution", "aspect_ratio", *schema.images}
@@ -222,6 +224,10 @@ class FakeFal(FakeServer):
             kind = "runner_server_error"
             detail = {"detail": "Runner failed while processing the request", "error_type": kind}
             return 500, {"X-Fal-Error-Type": kind}, detail
+        return 200, {}, self._output(request)
+
+    def _output(self, request: Request) -> dict[str, Any]:
+        """A finished request's result: its video on the CDN."""
         family = request.endpoint.split("/")[1].split("-")[0]
         fmt = self.formats.get(family, ClipFormat())
         seconds = float(str(request.body.get("duration", 5)).rstrip("s"))
@@ -233,7 +239,7 @@ class FakeFal(FakeServer):
             "file_name": "output.mp4",
             "file_size": len(data),
         }
-        return 200, {}, {"video": video, "seed": request.body.get("seed", 7)}
+        return {"video": video, "seed": request.body.get("seed", 7)}
 
     def _cancel(self, app: str, request_id: str) -> Answer:
         request = self._request(app, request_id)
