@@ -39,8 +39,19 @@ from cinestitch.providers.base import (
 )
 
 WORKER_MODULE = "cinestitch.providers.animatic_worker"
+MAX_CAST = 4
+"""Reference images (characters) a request may carry."""
 JOB_ID = re.compile(r"anim-[0-9a-f]{12}")
-CAPABILITIES = Capabilities(min_seconds=1, max_seconds=20, max_width=1920, max_height=1080)
+CAPABILITIES = Capabilities(
+    min_seconds=1,
+    max_seconds=20,
+    max_width=1920,
+    max_height=1080,
+    accepts_end_image=True,
+    max_reference_images=MAX_CAST,
+)
+"""Clips of 1-20 s that may end on a given frame and show up to ``MAX_CAST`` characters'
+pictures; the animatic renders stills (keyframes) too (``kind: image``)."""
 LOG_TAIL_LINES = 3
 KEY_FILE = "key.txt"
 SUBMITS_FILE = "submits.jsonl"
@@ -81,7 +92,13 @@ class AnimaticProvider:
         try:
             staging.mkdir(parents=True)
             reference = self._copy_reference(request.reference_image, staging)
-            write_text_atomic(staging / job.REQUEST_FILE, job.dump_request(request, reference))
+            end = self._copy_reference(request.end_image, staging, "end")
+            cast = tuple(
+                self._copy_reference(path, staging, f"cast-{n}") or ""
+                for n, path in enumerate(request.reference_images, 1)
+            )
+            text = job.dump_request(request, reference, end, cast)
+            write_text_atomic(staging / job.REQUEST_FILE, text)
             write_text_atomic(staging / KEY_FILE, idempotency_key + "\n")
             job.write_status(staging, JobState.QUEUED, 0.0, None)
             staging.rename(job_dir)
@@ -122,7 +139,8 @@ class AnimaticProvider:
             raise ProviderError(
                 f"animatic job {job_id} is {status.state.value}{said} — nothing to download"
             )
-        source = self._job_dir(handle) / job.OUTPUT_FILE
+        job_dir = self._job_dir(handle)
+        source = job_dir / job.output_name(job.load_request(job_dir))
         if not source.is_file():
             raise ProviderError(f"animatic job {job_id}: its clip is missing — {source}")
         with atomic_path(dest) as tmp:
@@ -167,7 +185,9 @@ class AnimaticProvider:
     def _check_request(self, request: GenerationRequest) -> None:
         problems = self.check_options(request.model, request.options)
         caps = CAPABILITIES
-        if not caps.min_seconds <= request.seconds <= caps.max_seconds:
+        if request.kind == "image":
+            pass  # a still has no length and no rate
+        elif not caps.min_seconds <= request.seconds <= caps.max_seconds:
             problems.append(
                 f"seconds: {request.seconds:g} is outside animatic's range "
                 f"{caps.min_seconds:g} to {caps.max_seconds:g} s"
@@ -177,18 +197,27 @@ class AnimaticProvider:
             problems.append(
                 f"size: {request.size} must be even and at most {caps.max_width}x{caps.max_height}"
             )
-        if request.fps < 1:
+        if request.fps < 1 and request.kind != "image":
             problems.append(f"fps: {request.fps} must be at least 1")
+        if request.kind == "image" and request.end_image is not None:
+            problems.append("end_image: a still has no end — send it as reference_image")
+        if len(request.reference_images) > caps.max_reference_images:
+            problems.append(
+                f"reference_images: {len(request.reference_images)} given, animatic takes at "
+                f"most {caps.max_reference_images}"
+            )
         if problems:
             raise GenerationFailedError(
                 f"animatic refused the request: {'; '.join(problems)}", no_job=True
             )
 
-    def _copy_reference(self, source: Path | None, job_dir: Path) -> str | None:
-        """Copy the reference into the job so later edits to the original cannot leak in."""
+    def _copy_reference(
+        self, source: Path | None, job_dir: Path, stem: str = "reference"
+    ) -> str | None:
+        """Copy a picture into the job so later edits to the original cannot leak in."""
         if source is None:
             return None
-        name = "reference" + source.suffix.lower()
+        name = stem + source.suffix.lower()
         try:
             shutil.copyfile(source, job_dir / name)
         except FileNotFoundError as exc:
@@ -259,7 +288,9 @@ class AnimaticProvider:
             text = (job_dir / job.LOG_FILE).read_text(encoding="utf-8", errors="replace")
         except OSError:
             text = ""
-        tail = [line.strip() for line in text.splitlines() if line.strip()][-LOG_TAIL_LINES:]
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        said = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+        tail = said[-1:] if said else lines[-LOG_TAIL_LINES:]
         note = f"the worker (pid {pid}) stopped without finishing"
         return f"{note}: {' | '.join(tail)}" if tail else f"{note} (killed?); its log is empty"
 

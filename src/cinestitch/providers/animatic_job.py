@@ -2,12 +2,14 @@
 
 One directory per job under ``<work_dir>/jobs/<job_id>/``::
 
-    request.json    the GenerationRequest (reference_image relative to the job dir)
+    request.json    the GenerationRequest (its pictures named relative to the job dir)
     reference.<ext> a private copy of the reference image, if any
+    end.<ext>       a private copy of the image the clip ends on, if any
+    cast-<n>.<ext>  private copies of the reference images of characters, if any
     worker.pid      {"pid": ..., "start": ...}: the worker process and its start time
     worker.log      the worker's stdout and stderr
     status.json     {"state", "progress", "message"}, replaced atomically on every change
-    output.mp4      the finished clip
+    output.mp4      the finished clip (``output.png`` for a still)
 
 Kept free of numpy, Pillow and PyAV so that loading a manifest stays fast.
 """
@@ -33,6 +35,8 @@ STATUS_FILE = "status.json"
 PID_FILE = "worker.pid"
 LOG_FILE = "worker.log"
 OUTPUT_FILE = "output.mp4"
+STILL_FILE = "output.png"
+"""What a still's job (``kind: image``, a keyframe) makes instead of a clip."""
 
 
 def check_options(options: Mapping[str, Any]) -> list[str]:
@@ -57,9 +61,20 @@ def is_delay(value: object) -> bool:
     return math.isfinite(value) and value >= 0
 
 
-def dump_request(request: GenerationRequest, reference_name: str | None) -> str:
-    """The request as canonical JSON; the reference is stored by its name in the job dir."""
-    data = {
+def output_name(request: GenerationRequest) -> str:
+    """The file the job's worker writes: a clip, or a still."""
+    return STILL_FILE if request.kind == "image" else OUTPUT_FILE
+
+
+def dump_request(
+    request: GenerationRequest,
+    reference_name: str | None,
+    end_name: str | None = None,
+    cast_names: tuple[str, ...] = (),
+) -> str:
+    """The request as canonical JSON; its pictures are stored by their names in the job
+    dir (what a clip ends on, and the characters', only when there are any)."""
+    data: dict[str, Any] = {
         "provider": request.provider,
         "model": request.model,
         "prompt": request.prompt,
@@ -72,15 +87,26 @@ def dump_request(request: GenerationRequest, reference_name: str | None) -> str:
         "options": dict(request.options),
         "take": request.take,
     }
+    if end_name is not None:
+        data["end_image"] = end_name
+    if cast_names:
+        data["reference_images"] = list(cast_names)
+    if request.kind != "video":
+        data["kind"] = request.kind
     return json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
 
 
 def load_request(job_dir: Path) -> GenerationRequest:
-    """Read request.json back, with the reference resolved inside ``job_dir``."""
+    """Read request.json back, with its pictures resolved inside ``job_dir``."""
     data = json.loads((job_dir / REQUEST_FILE).read_text(encoding="utf-8"))
     reference = data.pop("reference_image")
+    end = data.pop("end_image", None)
+    cast = data.pop("reference_images", None) or []
     return GenerationRequest(
-        **data, reference_image=job_dir / reference if reference is not None else None
+        **data,
+        reference_image=job_dir / reference if reference is not None else None,
+        end_image=job_dir / end if end is not None else None,
+        reference_images=tuple(job_dir / name for name in cast),
     )
 
 

@@ -14,6 +14,13 @@ Made for chaining (each segment starts from the previous segment's last frame):
   is visible in the last frame and the next segment begins with it;
 - the caption and the corner label fade in after ~0.5 s and out before the last ~0.5 s, so
   neither the first nor the last frame carries text.
+
+Made for keyframes too (each segment runs from one still to the next):
+
+- with an end image, the picture blends towards it over the last ``END_BLEND`` of the clip
+  (eased), so the last frame is the end image exactly (cover-fitted), before H.264;
+- characters' reference images show as a strip of small portraits that fades with the text
+  (never on the first or last frame), and the first one colours the subject.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from cinestitch.providers.animatic_art import (
     blend,
     choose_palette,
     fit_reference,
+    overlay_from_image,
     render_backdrop,
     render_figure,
     render_shadow,
@@ -57,6 +65,10 @@ TEXT_MARGIN = 0.5
 TEXT_RAMP = 0.4
 RENDER_THREADS = 2
 LOOKAHEAD = 4
+END_BLEND = 0.45
+"""Fraction of the clip over which the picture turns into its end image."""
+CAST_HEIGHT = 0.16
+"""A character's portrait, as a fraction of the frame's height."""
 
 
 def frame_count(seconds: float, fps: int) -> int:
@@ -89,6 +101,10 @@ class Scene:
     shadow: Overlay
     motion: Motion
     caption: tuple[Overlay, int] | None
+    end: ByteImage | None = None
+    """The picture the clip ends on (``end_image``, cover-fitted), if any."""
+    cast: tuple[Overlay, ...] = ()
+    """Portraits of the characters (``reference_images``)."""
 
 
 def request_digest(request: GenerationRequest) -> bytes:
@@ -111,7 +127,13 @@ def build_scene(request: GenerationRequest) -> Scene:
     else:
         backdrop = render_backdrop(w, h, palette, np.random.default_rng([seed, 0]))
     motion = _choose_motion(np.random.default_rng([seed, 1]))
-    figure = render_figure(round(h * motion.figure_height), palette.accent)
+    pictures = [_open_rgb(path) for path in request.reference_images]
+    accent = _mean_colour(pictures[0]) if pictures else palette.accent
+    figure = render_figure(round(h * motion.figure_height), accent)
+    end = None
+    if request.end_image is not None:
+        with Image.open(request.end_image) as image:
+            end = fit_reference(image, w, h)
     return Scene(
         request=request,
         frames=frame_count(request.seconds, request.fps),
@@ -120,7 +142,25 @@ def build_scene(request: GenerationRequest) -> Scene:
         shadow=render_shadow(round(figure.width * 1.3)),
         motion=motion,
         caption=render_caption(request.prompt, w, h),
+        end=end,
+        cast=tuple(_portrait(p, max(2, round(h * CAST_HEIGHT))) for p in pictures),
     )
+
+
+def _open_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+def _mean_colour(picture: Image.Image) -> tuple[int, int, int]:
+    """A character's colour: the mean of its picture, for the subject's body."""
+    r, g, b = (round(float(v)) for v in np.asarray(picture, np.float32).mean(axis=(0, 1)))
+    return r, g, b
+
+
+def _portrait(picture: Image.Image, height: int) -> Overlay:
+    width = max(2, round(picture.width * height / max(picture.height, 1)))
+    return overlay_from_image(picture.resize((width, height), Image.Resampling.LANCZOS))
 
 
 def _choose_motion(rng: np.random.Generator) -> Motion:
@@ -210,6 +250,9 @@ class FrameRenderer:
                 blend(canvas, scene.caption[0], 0, scene.caption[1], strength)
             margin = round(req.height * 0.03)
             blend(canvas, self._label(index), margin, margin, strength)
+            _draw_cast(scene, canvas, strength)
+        if scene.end is not None:
+            canvas = _towards_end(canvas, scene.end, u)
         return canvas
 
     def _label(self, index: int) -> Overlay:
@@ -219,6 +262,35 @@ class FrameRenderer:
         if text not in self._labels:
             self._labels[text] = render_label(text, req.height)
         return self._labels[text]
+
+
+def _draw_cast(scene: Scene, canvas: ByteImage, strength: float) -> None:
+    """The characters' portraits in a row at the bottom right."""
+    h, w = canvas.shape[:2]
+    margin = round(h * 0.03)
+    x = w - margin
+    for portrait in scene.cast:
+        x -= portrait.width
+        blend(canvas, portrait, x, h - margin - portrait.height, strength)
+        x -= margin // 2
+
+
+def end_weight(u: float) -> float:
+    """How much of the end image frame ``u`` (0..1) shows: 0 until the last ``END_BLEND`` of
+    the clip, then eased to exactly 1 on the last frame."""
+    if u >= 1.0:
+        return 1.0
+    return _smoothstep((u - (1 - END_BLEND)) / END_BLEND)
+
+
+def _towards_end(canvas: ByteImage, end: ByteImage, u: float) -> ByteImage:
+    weight = end_weight(u)
+    if weight <= 0:
+        return canvas
+    if weight >= 1:
+        return end.copy()
+    mixed = canvas.astype(np.float32) * (1 - weight) + end.astype(np.float32) * weight
+    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
 
 
 def render_audio(request: GenerationRequest, samples: int) -> FloatArray:
@@ -263,6 +335,19 @@ def _ahead(make: Callable[[int], ByteImage], count: int) -> Iterator[ByteImage]:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def render_still(request: GenerationRequest, dest: Path) -> None:
+    """A keyframe (``kind: image``): the scene as it stands at the end of its walk — the
+    subject at its mark, the camera at rest, no text — written as a PNG at ``dest``
+    (atomically). A pure function of the request, like a clip."""
+    from cinestitch.atomic import atomic_path
+
+    scene = build_scene(request)
+    canvas = scene.backdrop.copy()
+    _place_subject(scene, canvas, 1.0)
+    with atomic_path(dest) as tmp:
+        Image.fromarray(canvas).save(tmp, format="PNG")
 
 
 def render_animatic(

@@ -1,8 +1,9 @@
 """The animatic job worker: ``python -m cinestitch.providers.animatic_worker <job_dir>``.
 
 Started detached by ``AnimaticProvider.submit``; reads the job's request.json, honours the
-``delay`` and ``fail`` options, renders output.mp4 and reports through status.json. Any error
-becomes a ``failed`` status with a one-line message (the traceback goes to worker.log).
+``delay`` and ``fail`` options, renders output.mp4 (output.png for a still) and reports
+through status.json. Any error becomes a ``failed`` status with a one-line message (the
+traceback goes to worker.log).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import time
 import traceback
 from pathlib import Path
 
-from cinestitch.providers.animatic_job import OUTPUT_FILE, load_request, write_status
+from cinestitch.providers.animatic_job import OUTPUT_FILE, STILL_FILE, load_request, write_status
 from cinestitch.providers.base import JobState
 
 PROGRESS_INTERVAL = 0.25
@@ -30,7 +31,12 @@ def run_worker(job_dir: Path) -> None:
         write_status(job_dir, JobState.FAILED, None, str(fail))
         return
     write_status(job_dir, JobState.RUNNING, 0.0, "rendering")
-    from cinestitch.providers.animatic_render import render_animatic
+    from cinestitch.providers.animatic_render import render_animatic, render_still
+
+    if request.kind == "image":
+        render_still(request, job_dir / STILL_FILE)
+        write_status(job_dir, JobState.SUCCEEDED, 1.0, None)
+        return
 
     last = [time.monotonic()]
 
@@ -59,7 +65,11 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(job_dir)
     except Exception as exc:
         traceback.print_exc()
-        write_status(job_dir, JobState.FAILED, None, one_line(exc))
+        print(f"error: {one_line(exc)}", flush=True)  # the last log line says it plainly
+        try:
+            write_status(job_dir, JobState.FAILED, None, one_line(exc))
+        except OSError as status_exc:  # e.g. the same full disk: the log line stays
+            print(f"error: cannot record the failure: {one_line(status_exc)}", flush=True)
         return 1
     return 0
 
