@@ -538,10 +538,7 @@ ASSETS = [
     ),
     Case(
         "end-frame-text-as-png",
-        (
-            "cinestitch.yaml:8 segments[0].end_frame: animatic sketch takes no end frame",
-            "cinestitch.yaml:8 segments[0].end_frame: 'assets/end.png' is not an image",
-        ),
+        ("cinestitch.yaml:8 segments[0].end_frame: 'assets/end.png' is not an image",),
         manifest=BASE + "    end_frame: assets/end.png\n",
         files={"assets/end.png": "the last frame, in words\n"},
     ),
