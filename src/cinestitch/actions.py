@@ -8,13 +8,12 @@ user error never shows a traceback (set ``CINESTITCH_DEBUG=1`` to see one). Medi
 from __future__ import annotations
 
 import contextlib
-import errno
 import functools
 import os
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ParamSpec
 
@@ -39,6 +38,7 @@ from cinestitch.ledger import (
 from cinestitch.lock import merge_pending
 from cinestitch.media.fit import FitMode
 from cinestitch.media.types import StitchPlan
+from cinestitch.oserrors import describe_os_error
 from cinestitch.plan import BuildPlan, FrameView, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
 from cinestitch.state import current_forecast, load_current_lock
@@ -67,26 +67,6 @@ def reported(label: str) -> Callable[[Callable[P, None]], Callable[P, TaskFailed
         return run
 
     return wrap
-
-
-def describe_os_error(exc: OSError) -> str:
-    """One line for a failed read or write, naming the file relative to the project."""
-    name = exc.filename
-    where = ""
-    if name:
-        path = Path(os.fsdecode(name))
-        with contextlib.suppress(ValueError):
-            path = path.relative_to(Path.cwd())
-        where = f"{path}: "
-    fixes = {
-        errno.ENOSPC: "the disk is full — free some space and run again",
-        errno.EDQUOT: "the disk quota is used up — free some space and run again",
-        errno.EROFS: "the file system is read-only — make it writable and run again",
-        errno.EACCES: "permission denied — check who owns the directory",
-        errno.EPERM: "not permitted — check who owns the directory",
-    }
-    why = fixes.get(exc.errno or 0) or (exc.strerror or str(exc))
-    return f"{where}{why}"
 
 
 @reported("render")
@@ -249,7 +229,15 @@ def print_ledger(plan: BuildPlan, build_id: str) -> None:
 
 
 @reported("stitch")
-def run_stitch(plan: StitchPlan, dest: Path) -> None:
+def run_stitch(
+    plan: StitchPlan,
+    dest: Path,
+    titles: Sequence[tuple[str, str]] | None = None,
+    probes: Path | None = None,
+) -> None:
+    """Stitch the video, with one chapter per segment (``titles``: each one's id and
+    title) written as it is muxed; keep what it read of each clip in ``probes``."""
+    from cinestitch.media.probe_memo import ProbeMemo
     from cinestitch.media.remux import smart_stitch
 
     reporter = ProgressReporter("stitch")
@@ -270,7 +258,11 @@ def run_stitch(plan: StitchPlan, dest: Path) -> None:
 
     # Seam pieces are cached beside the segments (build/segments -> build/seams).
     work_dir = plan.clips[0].path.parent.parent / "seams"
-    result = smart_stitch(plan, dest, work_dir, progress, note)
+    result = smart_stitch(plan, dest, work_dir, progress, note, titles)
+    if probes is not None:
+        memo = ProbeMemo(probes)
+        memo.remember(result.clips)
+        memo.save()
     if reporter.interactive:
         reporter.stream.write("\n")
     n = len(plan.clips)
@@ -285,24 +277,43 @@ def run_stitch(plan: StitchPlan, dest: Path) -> None:
     reporter.line(f"{summary} → {dest.name} ({info.duration:.1f} s) in {elapsed:.1f} s ({how})")
 
 
-def stitch_timeline(plan: BuildPlan) -> Any:
-    """The stitch laid out in frames, from the conformed clips (probed, not decoded)."""
-    from cinestitch.media import plan_timeline, probe_clip
+def probes_path(plan: BuildPlan) -> Path:
+    """Where the stitch keeps what it read of each clip (``media.probe_memo``)."""
+    return plan.paths.state / "probes.json"
 
-    return plan_timeline(plan.stitch, [probe_clip(c.path) for c in plan.stitch.clips])
+
+def chapter_titles(plan: BuildPlan) -> list[tuple[str, str]]:
+    """(segment id, chapter title) of every segment, in order."""
+    return [(s.id, s.chapter_title) for s in plan.project.segments]
+
+
+def stitch_timeline(plan: BuildPlan) -> Any:
+    """The stitch laid out in frames, from the conformed clips as the stitch read them
+    (remembered by each file's signature; a clip it did not read is probed, not decoded)."""
+    from cinestitch.media import plan_timeline
+    from cinestitch.media.probe_memo import ProbeMemo
+
+    memo = ProbeMemo(probes_path(plan))
+    infos = [memo.info(c.path) for c in plan.stitch.clips]
+    memo.save()
+    return plan_timeline(plan.stitch, infos)
 
 
 @reported("chapters")
 def run_chapters(plan: BuildPlan) -> None:
-    """Put one chapter per segment into the final video (its packets copied, not encoded)
-    and write the WebVTT chapters file beside it."""
+    """Give the final video one chapter per segment, titled as the manifest says now, and
+    write the WebVTT chapters file beside it. The stitch wrote them as it muxed the video:
+    after a restitch this only reads them back; a new title copies the video's packets
+    into a file with the new chapters (nothing is encoded)."""
     from cinestitch.chapters import plan_chapters, render_vtt
-    from cinestitch.media.chapters import write_chapters
+    from cinestitch.media.chapters import read_chapters, retitled, write_chapters
     from cinestitch.storyboard import chapters_path
 
-    titles = [(s.id, s.chapter_title) for s in plan.project.segments]
-    chapters = plan_chapters(stitch_timeline(plan), titles)
-    write_chapters(plan.output, chapters)
+    titles = chapter_titles(plan)
+    stored = read_chapters(plan.output)
+    chapters = retitled(stored, titles) or plan_chapters(stitch_timeline(plan), titles)
+    if [c.title for c in stored] != [c.title for c in chapters]:
+        write_chapters(plan.output, chapters)
     write_text_if_changed(chapters_path(plan), render_vtt(chapters))
     ProgressReporter("chapters").line(f"{len(chapters)} chapters → {plan.output.name}")
 

@@ -66,8 +66,9 @@ def run_finished_conform(
 
 
 @reported("stitch")
-def run_subtitles(plan: StitchPlan, video: Path) -> None:
-    """Write the captions as ``.srt`` and ``.vtt`` beside the video (or remove stale ones)."""
+def run_subtitles(plan: StitchPlan, video: Path, probes: Path | None = None) -> None:
+    """Write the captions as ``.srt`` and ``.vtt`` beside the video (or remove stale ones);
+    the clips are laid out from what the stitch read of them (``probes``), not opened again."""
     from cinestitch.media.finish import subtitle_paths
     from cinestitch.media.subtitles import write_subtitles
 
@@ -76,9 +77,16 @@ def run_subtitles(plan: StitchPlan, video: Path) -> None:
             path.unlink(missing_ok=True)
         return
     from cinestitch.media.probe import probe_clip
+    from cinestitch.media.probe_memo import ProbeMemo
     from cinestitch.media.timeline import plan_timeline
 
-    timeline = plan_timeline(plan, [probe_clip(c.path) for c in plan.clips])
+    if probes is None:
+        infos = [probe_clip(c.path) for c in plan.clips]
+    else:
+        memo = ProbeMemo(probes)
+        infos = [memo.info(c.path) for c in plan.clips]
+        memo.save()
+    timeline = plan_timeline(plan, infos)
     written = write_subtitles(plan, timeline, video)
     names = " and ".join(p.name for p in written)
     ProgressReporter("stitch").line(f"captions → {names}")

@@ -57,7 +57,7 @@ EXIT_INTERRUPTED = 130
 
 DOIT_CONFIG: dict[str, Any] = {
     "verbosity": 2,
-    "backend": "sqlite3",
+    "backend": "cinestitch-sqlite3",
     "dep_file": ".doit.db",
     "continue": True,
 }
@@ -343,8 +343,13 @@ def stitch_task(plan: BuildPlan) -> TaskDict:
         "basename": "stitch",
         "doc": f"Stitch the segments into {rel}",
         "actions": [
-            (actions.run_stitch, [plan.stitch, plan.output]),
-            (finish_actions.run_subtitles, [plan.stitch, plan.output]),
+            # chapters are written as the video is muxed, titled as now; a new title alone
+            # does not restitch (titles are not in the settings): the chapters step retitles
+            (
+                actions.run_stitch,
+                [plan.stitch, plan.output, actions.chapter_titles(plan), actions.probes_path(plan)],
+            ),
+            (finish_actions.run_subtitles, [plan.stitch, plan.output, actions.probes_path(plan)]),
         ],
         "file_dep": [_rel(plan, p) for p in deps],
         "targets": [_rel(plan, p) for p in (plan.output, *subtitles)],

@@ -1,10 +1,12 @@
-"""Chapters in an MP4: written by copying the stitched video's packets into a new file that
-carries them, and read back.
+"""Chapters in an MP4, and reading them back.
 
-A post-step rather than part of the stitch: the smart render stays as fast as it is, and a
-new chapter title rewrites only the container (no seam is encoded again). FFmpeg's MP4 muxer
-stores chapters twice, as a Nero ``chpl`` box and as a QuickTime chapter text track (the one
-Apple's players read); the text track shows up as a third, data stream.
+The stitch writes them as it muxes its output (``chapter_marks`` is what its output
+container is given), so a restitch costs no second pass over the video. A new chapter title
+alone is written by ``write_chapters``: the stitched video's packets copied into a new file
+that carries the new chapters, so only the container is rewritten (no seam is encoded
+again). FFmpeg's MP4 muxer stores chapters twice, as a Nero ``chpl`` box and as a QuickTime
+chapter text track (the one Apple's players read); the text track shows up as a third, data
+stream.
 """
 
 from __future__ import annotations
@@ -35,9 +37,9 @@ class StoredChapter:
     end: float
 
 
-def write_chapters(video: Path, chapters: Sequence[Chapter]) -> None:
-    """Replace ``video`` (atomically) by a copy of its picture and sound with ``chapters``."""
-    marks = [
+def chapter_marks(chapters: Sequence[Chapter]) -> list[dict[str, Any]]:
+    """``chapters`` as PyAV's ``set_chapters`` takes them (in milliseconds)."""
+    return [
         {
             "id": n,
             "start": c.start_ms,
@@ -47,6 +49,11 @@ def write_chapters(video: Path, chapters: Sequence[Chapter]) -> None:
         }
         for n, c in enumerate(chapters, start=1)
     ]
+
+
+def write_chapters(video: Path, chapters: Sequence[Chapter]) -> None:
+    """Replace ``video`` (atomically) by a copy of its picture and sound with ``chapters``."""
+    marks = chapter_marks(chapters)
     with open_input(video) as source, atomic_path(video) as tmp:
         streams = [s for s in source.streams if s.type in ("video", "audio")]
         try:
@@ -77,6 +84,24 @@ def _output(tmp: Path) -> Any:
     )
     out.metadata.clear()
     return out
+
+
+def retitled(
+    stored: Sequence[StoredChapter], titles: Sequence[tuple[str, str]]
+) -> list[Chapter] | None:
+    """The chapters a video holds, one per (segment id, title) in ``titles`` and titled by
+    them, timed as the video holds them (the stitch timed them from its own timeline);
+    ``None`` if it holds another number of chapters (then they must be planned again)."""
+    if len(stored) != len(titles):
+        return None
+    return [
+        Chapter(sid, title, _ms(c.start), _ms(c.end))
+        for (sid, title), c in zip(titles, stored, strict=True)
+    ]
+
+
+def _ms(seconds: float) -> Fraction:
+    return Fraction(round(seconds * 1000), 1000)
 
 
 def read_chapters(video: Path) -> list[StoredChapter]:

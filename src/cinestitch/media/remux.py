@@ -22,7 +22,7 @@ import heapq
 import itertools
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
@@ -34,11 +34,13 @@ import numpy as np
 from av.container import OutputContainer
 
 from cinestitch.atomic import atomic_path
+from cinestitch.chapters import Chapter, plan_chapters
 from cinestitch.digests import file_digest
 from cinestitch.errors import MediaError
 from cinestitch.media.audio import AudioMix, JoinMix, Samples
 from cinestitch.media.captions import TextLayout, plan_text
 from cinestitch.media.carve import carve_copies
+from cinestitch.media.chapters import chapter_marks, write_chapters
 from cinestitch.media.copies import PacketShelf
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.joins import AudioPacket, aac_config, encode_join
@@ -92,6 +94,10 @@ class SmartResult:
     pieces_encoded: int = 0
     pieces_reused: int = 0
     notes: list[str] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
+    """The chapters written into the file (none unless titles were given)."""
+    clips: list[ClipInfo] = field(default_factory=list)
+    """Each input as the stitch read it (what later steps may reuse instead of probing)."""
 
 
 @dataclass
@@ -113,6 +119,8 @@ class Job:
     """Each seam piece's file, by its first output frame."""
     text: TextLayout | None = None
     """Captions and comments burned into the frames that carry them."""
+    chapters: list[Chapter] = field(default_factory=list)
+    """Written into the output's container as it is muxed."""
     done: int = 0
 
     def tick(self, frames: int = 1) -> None:
@@ -128,23 +136,35 @@ def smart_stitch(
     work_dir: Path,
     progress: Progress | None = None,
     note: Note | None = None,
+    titles: Sequence[tuple[str, str]] | None = None,
 ) -> SmartResult:
-    """Write the stitched video to ``dest`` atomically; equal plans give equal bytes."""
+    """Write the stitched video to ``dest`` atomically; equal plans give equal bytes.
+
+    ``titles``: (segment id, chapter title) of each clip, in order; the output then carries
+    one chapter per clip, starting where its first kept frame shows."""
     sources = _scan(plan)
     scanned = [s.packets for s in sources]
     sources = [replace(s, packets=None) for s in sources]
     template = next((s for s in sources if s.index is not None), None)
+    infos = [s.info for s in sources]
     notes: list[str] = []
     if template is None:
         notes += [f"{s.info.path.name} re-encoded — {s.why}" for s in sources]
         _tell(notes, note)
-        return SmartResult(stitch_clips(plan, dest, progress), notes=notes)
+        result = SmartResult(stitch_clips(plan, dest, progress), notes=notes, clips=infos)
+        if titles is not None:
+            result.chapters = plan_chapters(plan_timeline(plan, infos), titles)
+            write_chapters(dest, result.chapters)
+        return result
     sources = [_against(s, template) for s in sources]
     notes += [f"{s.info.path.name} re-encoded — {s.why}" for s in sources if s.why]
-    timeline = plan_timeline(plan, [s.info for s in sources])
+    timeline = plan_timeline(plan, infos)
     indexes = [s.index for s in sources]
     job = Job(plan, dest, work_dir, sources, timeline, indexes, progress, SmartResult(_info(plan)))
     job.scanned = scanned
+    job.result.clips = infos
+    if titles is not None:
+        job.chapters = job.result.chapters = plan_chapters(timeline, titles)
     video = plan_video(timeline, indexes)
     notes += _gop_notes(job, video)
     job.text = plan_text(plan, timeline)
@@ -339,6 +359,8 @@ def _mux(
         vout = out.add_stream_from_template(model.streams.video[0])
         vout.time_base = Fraction(1, plan.fps * TICKS_PER_FRAME)
         aout = _audio_stream(out, job)
+        if job.chapters:
+            out.set_chapters(chapter_marks(job.chapters))
         frames = _video_packets(job, video, depth, vout, shelf)
         sounds = _audio_packets(job, audio, skews, aout, shelf, pool)
         for packet in heapq.merge(frames, sounds, key=lambda x: x[0]):
