@@ -44,6 +44,7 @@ from cinestitch.frozen import guard_submit
 from cinestitch.keys import reference_identity, short, take_keys
 from cinestitch.ledger import LedgerLine, append_ledger, build_spend, read_approved
 from cinestitch.lock import LockEntry, TakeRecord, write_pending_entry, write_pending_spend
+from cinestitch.oserrors import describe_os_error
 from cinestitch.providers import get_provider
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -333,6 +334,11 @@ def _resume(
         reporter.line(f"resuming job {handle.job_id} (submitted {entry.submitted})")
     try:
         return _finish(job, provider, entry, handle, reporter)
+    except OSError as exc:
+        raise _billed(
+            f"{describe_os_error(exc)} (job {handle.job_id} stays in the journal: the next "
+            "build downloads it without paying again)"
+        ) from exc
     except _LostJobError as exc:
         if job.resubmit:
             reporter.line(f"job {handle.job_id} cannot be resumed ({exc}) — submitting again")
@@ -434,8 +440,14 @@ def _submit(
                 f"({_said(exc)}); the next build asks the provider before paying again"
             ) from exc
     entry = replace(intent, job_id=handle.job_id, handle=handle.to_json())
-    journal.add(entry)
-    return _finish(job, provider, entry, handle, reporter)
+    try:
+        journal.add(entry)
+        return _finish(job, provider, entry, handle, reporter)
+    except OSError as exc:  # the job exists and is paid for: never "not billed"
+        raise _billed(
+            f"{describe_os_error(exc)} (job {handle.job_id} was submitted and stays in the "
+            "journal: the next build downloads it without paying again)"
+        ) from exc
 
 
 def _look_up_after(
