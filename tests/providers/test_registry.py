@@ -11,6 +11,7 @@ from cinestitch.providers import (
     DEFAULT_PROVIDER,
     default_model,
     get_provider,
+    provider_info,
     provider_names,
 )
 from cinestitch.providers.animatic import AnimaticProvider
@@ -38,3 +39,21 @@ def test_unknown_provider_lists_the_known_ones(tmp_path: Path) -> None:
         match="unknown provider 'nope' — known: animatic, comfyui, fal, openai, runway, veo",
     ):
         get_provider("nope", tmp_path)
+
+
+def test_image_providers_are_registered_as_stills(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """gemini-image and fal-image make stills: listed by kind, never among the video providers."""
+    assert provider_names("image") == ["fal-image", "gemini-image"]
+    assert "gemini-image" not in provider_names() and "veo" not in provider_names("image")
+    assert set(provider_names(None)) == set(provider_names()) | set(provider_names("image"))
+    for name in provider_names("image"):
+        info = provider_info(name)
+        assert info.kind == "image"
+        assert all(info.capabilities(m).kind == "image" for m in info.models)
+    assert all(
+        provider_info(n).capabilities(default_model(n)).kind == "video" for n in provider_names()
+    )
+    monkeypatch.setenv("GEMINI_API_KEY", "sk-test-registry")
+    assert get_provider("gemini-image", tmp_path / "g").name == "gemini-image"
