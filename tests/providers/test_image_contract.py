@@ -368,3 +368,10 @@ def test_a_reference_picture_reaches_the_request(case: ImageCase, tmp_path: Path
     assert still.size == SIZE
     sent = next(s.body.decode() for s in case.server.seen if s.method == "POST")
     assert '"data:image/png;base64,' in sent or '"inlineData"' in sent
+
+
+def test_a_clip_request_is_refused_before_anything_is_sent(case: ImageCase) -> None:
+    """An image provider asked for a video fails at once, proving no job."""
+    with pytest.raises(GenerationFailedError, match="makes stills, not clips") as caught:
+        case.provider().submit(replace(case.request, kind="video", seconds=8.0), "key-1")
+    assert caught.value.no_job and case.server.seen == []

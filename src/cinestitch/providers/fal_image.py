@@ -173,6 +173,10 @@ class FalImageProvider:
         return f"FalImageProvider({self.root!r})"
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
+        if request.kind != "image":
+            raise GenerationFailedError(
+                "fal-image makes stills, not clips — name it for keyframes only", no_job=True
+            )
         m = self._model(request.model)
         try:
             route = route_of(m, request)

@@ -231,6 +231,10 @@ class GeminiImageProvider:
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         """Make the picture (the call that is paid) and keep it under a new job id."""
+        if request.kind != "image":
+            raise GenerationFailedError(
+                "gemini-image makes stills, not clips — name it for keyframes only", no_job=True
+            )
         m = models.model_of(request.model)
         images = self._images(m, request)
         shape = shape_of(m, request)
