@@ -21,7 +21,9 @@ side by side in one run, it times each command as a user runs it (a fresh proces
 - the peak RSS of the no-op, and of the baseline's.
 
 Times are medians over the runs; ratios are to the baseline no-op (``doit list`` to the
-baseline's ``doit list``, RSS to the baseline's RSS).
+baseline's ``doit list``, RSS to the baseline's RSS). Commands run with Python's bytecode
+caches on, as Python runs by default (``PYTHONDONTWRITEBYTECODE`` is dropped), so that
+cinestitch's modules load compiled, as doit's do from its install.
 """
 
 from __future__ import annotations
@@ -127,12 +129,14 @@ sys.exit(code)
 
 @dataclass
 class Run:
-    """One command's wall time (process start to exit), peak RSS, output and exit code."""
+    """One command's wall time (process start to exit), peak RSS, output and exit code, and
+    the CPU time it used (user and system, all threads)."""
 
     seconds: float
     rss_mb: float
     stdout: str
     code: int
+    cpu: float = 0.0
 
 
 @dataclass
@@ -144,10 +148,15 @@ class Sample:
     build: float = 0.0
     times: dict[str, list[float]] = field(default_factory=dict)
     rss: dict[str, list[float]] = field(default_factory=dict)
+    cpu: dict[str, list[float]] = field(default_factory=dict)
 
     def add(self, name: str, run: Run) -> None:
         self.times.setdefault(name, []).append(run.seconds)
         self.rss.setdefault(name, []).append(run.rss_mb)
+        self.cpu.setdefault(name, []).append(run.cpu)
+
+    def c(self, name: str) -> float:
+        return statistics.median(self.cpu[name])
 
     def t(self, name: str) -> float:
         return statistics.median(self.times[name])
@@ -185,8 +194,15 @@ def _edited(segments: int) -> int:
 
 
 def env() -> dict[str, str]:
-    """The environment without the user's CINESTITCH_ settings (their cache, say)."""
-    return {k: v for k, v in os.environ.items() if not k.startswith("CINESTITCH_")}
+    """The environment without the user's CINESTITCH_ settings (their cache, say), and with
+    Python's bytecode caches on, as they are by default: doit's modules come compiled from
+    its install, and a machine that sets PYTHONDONTWRITEBYTECODE (this project's does) would
+    otherwise compile every cinestitch module from source at every start."""
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CINESTITCH_") and k != "PYTHONDONTWRITEBYTECODE"
+    }
 
 
 def run(cmd: list[str], cwd: Path, check: bool = True) -> Run:
@@ -202,7 +218,8 @@ def run(cmd: list[str], cwd: Path, check: bool = True) -> Run:
     child.returncode = os.waitstatus_to_exitcode(status)
     if check and child.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed in {cwd} ({child.returncode}):\n{out}")
-    return Run(seconds, usage.ru_maxrss / 1024, out, child.returncode)
+    cpu = usage.ru_utime + usage.ru_stime
+    return Run(seconds, usage.ru_maxrss / 1024, out, child.returncode, cpu)
 
 
 def doit(*args: str) -> list[str]:
@@ -284,6 +301,18 @@ def report(samples: list[Sample]) -> None:
         print(
             f"{s.segments:>8} {s.tasks:>5} {base:>7.2f} s {cell('noop'):>14} {cell('plan'):>14} "
             f"{cell('validate'):>14} {listing:>19} {restitch:>29} {rss:>18}"
+        )
+    print("\nCPU seconds (user + system, medians; less shaken by other jobs than wall time)")
+    print(
+        f"{'segments':>8} {'bare doit':>9} {'no-op':>13} {'plan':>6} {'validate':>8} "
+        f"{'restitch':>8}"
+    )
+    for s in samples:
+        base = s.c("base_noop")
+        noop = f"{s.c('noop'):.2f} ({s.c('noop') / base:.1f}x)"
+        print(
+            f"{s.segments:>8} {base:>9.2f} {noop:>13} {s.c('plan'):>6.2f} "
+            f"{s.c('validate'):>8.2f} {s.c('restitch'):>8.2f}"
         )
     targets(samples)
 
