@@ -16,7 +16,8 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -141,6 +142,7 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
         print(exc.report(), file=sys.stderr)
         raise SystemExit(EXIT_PROJECT_ERROR) from None
     yield budget_task(plan)
+    shared = Shared.of(plan)
     generated = [step for step in plan.steps if step.footage is None]  # not `clip:` ones
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
     for step in generated:
@@ -148,23 +150,51 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
     yield from _group("generate", "Generate each segment's clip with the provider.")
     prices = step_prices(plan)
     for step in generated:
-        yield generate_task(plan, step, lock, prices)
+        yield generate_task(plan, step, lock, prices, shared)
     yield from _group("conform", "Re-encode clips once where stitching could not copy them.")
     for step in plan.steps:
-        yield conform_task(plan, step)
+        yield conform_task(plan, step, shared)
     yield from _group("frame", "Extract the last frame that the next segment starts from.")
     for step in plan.steps:
         if step.needs_frame:
-            yield frame_task(plan, step)
-    yield stitch_task(plan)
-    yield from review_tasks(plan)
+            yield frame_task(plan, step, shared)
+    yield stitch_task(plan, shared)
+    yield from review_tasks(plan, shared)
+
+
+@dataclass(frozen=True)
+class Shared:
+    """What many tasks of a build read, worked out once rather than once per segment."""
+
+    build_id: str
+    cache_dir: Path
+    remote_cache: str | None
+    sources: Mapping[str, Path]
+    """The clip each segment's conform and frame steps read, by segment id."""
+    stitch: Mapping[str, Any]
+    """``plan.stitch_settings`` of the stitch."""
+    conform: str
+    """The conform settings of a segment with no speed change or colour anchor."""
+
+    @classmethod
+    def of(cls, plan: BuildPlan) -> Shared:
+        return cls(
+            build_id(),
+            cache_dir(plan),
+            remote_cache(plan),
+            {s.segment.id: s.footage or plan.paths.clip(s.segment.id) for s in plan.steps},
+            stitch_settings(plan.stitch, plan.project.root),
+            canonical_json(conform_settings(plan)),
+        )
 
 
 def _rel(plan: BuildPlan, path: Path) -> str:
     """``path`` relative to the project: doit runs in the project directory, so its state
     (``.doit.db``) stays valid when the project is moved, copied or cloned elsewhere."""
-    root = plan.project.root
-    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    root, text = str(plan.project.root), str(path)
+    if text.startswith(root) and text[len(root) : len(root) + 1] == os.sep:
+        return text[len(root) + 1 :]  # what relative_to says, without parsing both paths
+    return str(path.relative_to(root)) if path.is_relative_to(root) else text
 
 
 def _group(basename: str, doc: str) -> Iterator[TaskDict]:
@@ -210,12 +240,16 @@ def render_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
 
 
 def generate_task(
-    plan: BuildPlan, step: SegmentStep, lock: Lock, prices: dict[str, Any]
+    plan: BuildPlan,
+    step: SegmentStep,
+    lock: Lock,
+    prices: dict[str, Any],
+    shared: Shared | None = None,
 ) -> TaskDict:
     sid = step.segment.id
     deps = [p for p in (step.reference, step.end_image) if p is not None]
     takes = step.segment.takes
-    job = segment_job(plan, step, lock, prices.get(sid))
+    job = segment_job(plan, step, lock, prices.get(sid), shared or Shared.of(plan))
     sheet = plan.paths.contact_sheet(sid)
     targets = [job.clip, *((*job.take_clips, sheet) if takes > 1 else ())]
     return {
@@ -233,7 +267,9 @@ def generate_task(
     }
 
 
-def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> SegmentJob:
+def segment_job(
+    plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any, shared: Shared
+) -> SegmentJob:
     sid, paths = step.segment.id, plan.paths
     upstream = step.reference_segment
     spec = step.segment.provider
@@ -245,15 +281,15 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         takes=step.segment.takes,
         take=step.segment.take,
         reference=step.reference,
-        reference_clip=plan.source(upstream) if upstream else None,
+        reference_clip=shared.sources[upstream] if upstream else None,
         clip=paths.clip(sid),
         take_clips=tuple(paths.take_clip(sid, n) for n in range(1, step.segment.takes + 1)),
-        cache_dir=cache_dir(plan),
+        cache_dir=shared.cache_dir,
         provider_dir=paths.provider_work(str(step.settings["provider"])),
         project_dir=plan.project.root,
         lock_pending=paths.lock_pending,
         state_dir=paths.state,
-        build_id=build_id(),
+        build_id=shared.build_id,
         locked=lock.entry(sid),
         price_override=spec.price_per_second,
         budgets=Budgets(
@@ -262,7 +298,7 @@ def segment_job(plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any) -> S
         transport=spec.transport(),
         end_image=step.end_image,
         extends=step.reference_segment if step.extend else None,
-        remote_cache=remote_cache(plan),
+        remote_cache=shared.remote_cache,
     )
 
 
@@ -275,31 +311,42 @@ def _storyboard_current(plan: BuildPlan, build: str) -> bool:
         return False
 
 
-def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
-    sid = step.segment.id
-    clip, conformed = plan.source(sid), plan.paths.conformed(sid)
+def conform_settings(plan: BuildPlan, step: SegmentStep | None = None) -> dict[str, Any]:
+    """What a conform step's output depends on besides its clip (``step`` None: a segment
+    with no speed change or colour anchor)."""
     stitch = plan.stitch
-    fit = plan.project.output.fit
     settings: dict[str, Any] = {
         "size": f"{stitch.width}x{stitch.height}",
         "fps": stitch.fps,
         "crf": stitch.encoder.crf,
         "preset": stitch.encoder.preset,
-        "fit": fit,
-        **speed_settings(step.segment.speed),
+        "fit": plan.project.output.fit,
+        **speed_settings(step.segment.speed if step is not None else None),
     }
+    if step is not None and (step.segment.speed is not None or step.anchor is not None):
+        settings["colour_anchor"] = step.anchor
+    return settings
+
+
+def conform_task(plan: BuildPlan, step: SegmentStep, shared: Shared | None = None) -> TaskDict:
+    shared = shared or Shared.of(plan)
+    sid = step.segment.id
+    clip, conformed = shared.sources[sid], plan.paths.conformed(sid)
+    stitch = plan.stitch
+    fit = plan.project.output.fit
+    settings = shared.conform
     action: tuple[Any, list[Any]] = (
         actions.run_conform,
-        [clip, conformed, stitch, cache_dir(plan), fit],
+        [clip, conformed, stitch, shared.cache_dir, fit],
     )
     deps = [clip]
     if step.segment.speed is not None or step.anchor is not None:
         anchor = plan.paths.conformed(step.anchor) if step.anchor is not None else None
-        settings["colour_anchor"] = step.anchor
+        settings = canonical_json(conform_settings(plan, step))
         deps += [anchor] if anchor is not None else []
         action = (
             finish_actions.run_finished_conform,
-            [clip, conformed, stitch, cache_dir(plan), fit, step.segment.speed, anchor, sid],
+            [clip, conformed, stitch, shared.cache_dir, fit, step.segment.speed, anchor, sid],
         )
     return {
         "basename": "conform",
@@ -308,22 +355,23 @@ def conform_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
         "actions": [action],
         "file_dep": [_rel(plan, p) for p in deps],
         "targets": [_rel(plan, conformed)],
-        "uptodate": [config_changed(canonical_json(settings))],
+        "uptodate": [config_changed(settings)],
         "clean": True,
     }
 
 
-def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
+def frame_task(plan: BuildPlan, step: SegmentStep, shared: Shared | None = None) -> TaskDict:
+    shared = shared or Shared.of(plan)
     sid = step.segment.id
     k = step.segment.sharpest_of
-    clip, frame = plan.source(sid), plan.paths.frame(sid)
+    clip, frame = shared.sources[sid], plan.paths.frame(sid)
     view = frame_view(plan.project, k)
     pick = "last frame" if k == 1 else f"sharpest of the last {k} frames"
     return {
         "basename": "frame",
         "name": sid,
         "doc": f"{pick} of '{sid}' as the viewer sees it (a reference image downstream)",
-        "actions": [(actions.run_frame, [clip, frame, k, cache_dir(plan), view])],
+        "actions": [(actions.run_frame, [clip, frame, k, shared.cache_dir, view])],
         "file_dep": [_rel(plan, clip)],
         "targets": [_rel(plan, frame)],
         "uptodate": [config_changed({"view": view.name})],
@@ -331,12 +379,13 @@ def frame_task(plan: BuildPlan, step: SegmentStep) -> TaskDict:
     }
 
 
-def stitch_task(plan: BuildPlan) -> TaskDict:
+def stitch_task(plan: BuildPlan, shared: Shared | None = None) -> TaskDict:
+    shared = shared or Shared.of(plan)
     deps = [c.path for c in plan.stitch.clips]
     if plan.stitch.audio_bed is not None:
         deps.append(plan.stitch.audio_bed.path)
     deps += sfx_files(plan.stitch)
-    settings = canonical_json(stitch_settings(plan.stitch, plan.project.root))
+    settings = canonical_json(shared.stitch)
     rel = plan.output.relative_to(plan.project.root)
     subtitles = subtitle_paths(plan.output) if any(c.captions for c in plan.stitch.clips) else ()
     return {
@@ -358,13 +407,14 @@ def stitch_task(plan: BuildPlan) -> TaskDict:
     }
 
 
-def review_tasks(plan: BuildPlan) -> Iterator[TaskDict]:
+def review_tasks(plan: BuildPlan, shared: Shared | None = None) -> Iterator[TaskDict]:
     """After the stitch: chapters in the video, seam scores, the editor's timeline, and the
     storyboard page that shows them all."""
+    shared = shared or Shared.of(plan)
     yield chapters_task(plan)
-    yield scores_task(plan)
-    yield handoff_task(plan)
-    yield storyboard_task(plan)
+    yield scores_task(plan, shared)
+    yield handoff_task(plan, shared)
+    yield storyboard_task(plan, shared)
 
 
 def _titles(plan: BuildPlan) -> list[list[str]]:
@@ -385,10 +435,10 @@ def chapters_task(plan: BuildPlan) -> TaskDict:
     }
 
 
-def scores_task(plan: BuildPlan) -> TaskDict:
+def scores_task(plan: BuildPlan, shared: Shared | None = None) -> TaskDict:
     # the scores read the kept frames of the conformed clips: transitions, music and output
     # quality do not change them, so a restitch does not measure everything again
-    stitch = stitch_settings(plan.stitch, plan.project.root)
+    stitch = (shared or Shared.of(plan)).stitch
     kept = {"size": stitch["size"], "fps": stitch["fps"], "clips": [
         {"path": c["path"], "trim": c["trim"]} for c in stitch["clips"]
     ]}  # fmt: skip
@@ -404,7 +454,7 @@ def scores_task(plan: BuildPlan) -> TaskDict:
     }
 
 
-def handoff_task(plan: BuildPlan) -> TaskDict:
+def handoff_task(plan: BuildPlan, shared: Shared | None = None) -> TaskDict:
     otio_path, edl_path = handoff_paths(plan)
     deps = [c.path for c in plan.stitch.clips]
     if plan.stitch.audio_bed is not None:
@@ -413,7 +463,7 @@ def handoff_task(plan: BuildPlan) -> TaskDict:
     settings = {
         "title": plan.project.title,
         "titles": _titles(plan),
-        "stitch": stitch_settings(plan.stitch, plan.project.root),
+        "stitch": (shared or Shared.of(plan)).stitch,
     }
     return {
         "basename": "handoff",
@@ -426,13 +476,14 @@ def handoff_task(plan: BuildPlan) -> TaskDict:
     }
 
 
-def storyboard_task(plan: BuildPlan) -> TaskDict:
+def storyboard_task(plan: BuildPlan, shared: Shared | None = None) -> TaskDict:
+    build = shared.build_id if shared is not None else build_id()
     return {
         "basename": "storyboard",
         "doc": "Write build/storyboard.html: every segment's takes, scores and status",
-        "actions": [(actions.run_storyboard, [plan, build_id()])],
+        "actions": [(actions.run_storyboard, [plan, build])],
         "task_dep": ["chapters", "scores"],
         "targets": [_rel(plan, plan.paths.storyboard)],
-        "uptodate": [(_storyboard_current, [plan, build_id()])],
+        "uptodate": [(_storyboard_current, [plan, build])],
         "clean": True,
     }
