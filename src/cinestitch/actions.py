@@ -370,10 +370,11 @@ def finish_review(plan: BuildPlan, build_id: str) -> None:
     run (a failed or skipped step upstream, so the page shows what failed), and list the
     seams and segments the scores flag."""
     from cinestitch.seam_report import build_seam_report, format_flags, read_measures
-    from cinestitch.storyboard import is_current, write_storyboard
+    from cinestitch.storyboard import found_current, is_current, write_storyboard
 
     try:
-        if plan.paths.build.is_dir() and not is_current(plan, build_id):
+        built = plan.paths.build.is_dir()
+        if built and not (found_current(plan, build_id) or is_current(plan, build_id)):
             write_storyboard(plan, build_id)
         measures = read_measures(plan.paths.seam_scores)
         flags = format_flags(build_seam_report(plan, measures)) if measures else None

@@ -183,6 +183,16 @@ def picture(source: Path, frame: str | None) -> Picture | None:
     return Picture(source, frame, f"{digest}-{frame or 'image'}.jpg")
 
 
+def frame_pictures(clip: Path) -> tuple[Picture, ...] | None:
+    """The first, middle and last frame of ``clip`` (``None`` if it is not built), the file
+    looked at once for all three."""
+    first = picture(clip, FRAMES[0])
+    if first is None:
+        return None
+    stem = first.name.removesuffix(f"-{FRAMES[0]}.jpg")
+    return (first, *(Picture(clip, f, f"{stem}-{f}.jpg") for f in FRAMES[1:]))
+
+
 def _file_sign(source: Path) -> str | None:
     """``<resolved path>|<size>|<mtime>`` of a file, ``None`` if there is none: one
     ``lstat`` for a file that is not a link (its folder's resolved path is remembered)."""
@@ -284,8 +294,7 @@ def _card(
     for n in range(1, segment.takes + 1):
         clip = paths.take_clip(segment.id, n) if segment.takes > 1 else paths.clip(segment.id)
         clip = getattr(step, "footage", None) or clip  # a ``clip:`` segment's own file
-        pictures = tuple(p for f in FRAMES if (p := picture(clip, f)) is not None)
-        takes.append(Take(n, n == segment.take, pictures or None))
+        takes.append(Take(n, n == segment.take, frame_pictures(clip)))
     return Card(
         number=i + 1,
         id=segment.id,
@@ -365,7 +374,21 @@ def is_current(plan: BuildPlan, build_id: str) -> bool:
     held = _pictures_held(plan.paths.storyboard_files)
     if any(p.name not in held for p in page.pictures):
         return False
-    return signature_of(text) == page_signature(page)
+    current = signature_of(text) == page_signature(page)
+    if current:
+        _FOUND_CURRENT[id(plan)] = (plan, build_id)
+    return current
+
+
+_FOUND_CURRENT: dict[int, tuple[BuildPlan, str]] = {}
+
+
+def found_current(plan: BuildPlan, build_id: str) -> bool:
+    """Whether ``is_current`` found the page current for this build in this process. The
+    storyboard is a build's last step (it runs after everything the page shows), so the end
+    of the build need not build the page again to know."""
+    known = _FOUND_CURRENT.get(id(plan))
+    return known is not None and known[0] is plan and known[1] == build_id
 
 
 def _pictures_held(folder: Path) -> set[str]:
