@@ -2,7 +2,10 @@
 
 Two generations with equal keys are the same purchase, so the cache serves the second one.
 The key covers provider, model, rendered prompt, seconds, size, fps, seed, take, provider
-options and the reference image's decoded pixels (so re-encoding a PNG does not change it).
+options and the reference image's decoded pixels (so re-encoding a PNG does not change it);
+for a still (a keyframe) also its kind, and where characters' pictures are sent, their
+pixels. What a request does not use is left out of its encoding, so the keys of projects
+that use none of it stay as they were.
 Transitions, trims, the audio bed and output quality are not in it: they only restitch.
 """
 
@@ -25,6 +28,8 @@ def canonical_request(
 ) -> bytes:
     """The canonical encoding of a request: sorted keys, no whitespace, UTF-8."""
     identity = {name: settings[name] for name in IDENTITY_SETTINGS}
+    if settings.get("kind", "video") != "video":
+        identity["kind"] = settings["kind"]
     identity.update(key_version=KEY_VERSION, prompt=prompt, take=take, reference_pixels=reference)
     text = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return text.encode("utf-8")
@@ -35,16 +40,21 @@ def request_key(prompt: str, settings: Mapping[str, Any], take: int, reference: 
     return hashlib.sha256(canonical_request(prompt, settings, take, reference)).hexdigest()
 
 
-def reference_identity(reference: str | None, end: str | None, extend: bool = False) -> str | None:
-    """What the key records of what a clip starts and ends on: the reference's pixel digest,
-    joined by the end frame's where there is one and marked when the clip continues the
-    upstream clip natively (keys with neither stay as they were)."""
-    if end is None and not extend:
+def reference_identity(
+    reference: str | None, end: str | None, extend: bool = False, cast: tuple[str, ...] = ()
+) -> str | None:
+    """What the key records of the pictures a request carries: the reference's pixel digest,
+    joined by the end frame's where there is one, marked when the clip continues the
+    upstream clip natively, and followed by the characters' pictures' digests in the order
+    they are sent (keys with none of these stay as they were)."""
+    if end is None and not extend and not cast:
         return reference
     text = reference or "-"
     if end is not None:
         text += f"|end:{end}"
-    return text + "|extend" if extend else text
+    if extend:
+        text += "|extend"
+    return text + f"|cast:{','.join(cast)}" if cast else text
 
 
 def take_keys(

@@ -8,6 +8,12 @@ There is no project-wide running total in the file (it is the sum of the segment
 branches that regenerated different segments merge without a conflict. Keys are sorted and
 the layout is fixed, so diffs stay small.
 
+Keyframes (the stills that keyframe-mode segments start and end on) are paid for like clips
+and recorded the same way, in their own ``keyframes:`` section (written only when a project
+has some, so other locks read as before), each entry with the still's pixel digest.
+Everything that takes a name here takes a segment's id or a keyframe's label
+(``keyframe:<id>``, see ``labels``).
+
 During a build, generate steps do not rewrite the lock: each writes its segment's new entry
 (and each paid take's cost) as a small pending file under ``.cinestitch/lock-pending/``, and
 the build merges them into the lock once at its end. Readers see the lock with the pending
@@ -29,6 +35,7 @@ import yaml
 
 from cinestitch.atomic import write_text_atomic, write_text_if_changed
 from cinestitch.errors import Problem, ProjectError
+from cinestitch.labels import file_stem, keyframe_of, label_of_stem
 
 LOCK_NAME = "cinestitch.lock"
 LOCK_VERSION = 1
@@ -70,6 +77,12 @@ class LockEntry:
     """Every take, when the segment asks for more than one."""
     spent_usd: float = 0.0
     """What generating this segment has cost over all builds."""
+    generations: int = 0
+    """Takes paid for over all builds (regenerations and other takes included; counted
+    since cinestitch began to count them)."""
+    pixels: str | None = None
+    """For a keyframe: the digest of the still's decoded pixels (what the keys of the
+    segments that start or end on it record)."""
 
     def same_clips(self, other: LockEntry) -> bool:
         """Both name the same clips from the same inputs (a rebuild that made the same bytes
@@ -85,31 +98,47 @@ class LockEntry:
 @dataclass(frozen=True)
 class Lock:
     segments: Mapping[str, LockEntry] = field(default_factory=dict)
+    keyframes: Mapping[str, LockEntry] = field(default_factory=dict)
+    """Generated keyframes by id."""
 
     @property
     def spent_usd(self) -> float:
-        """Everything this project has paid for generation (the segments' spend)."""
-        return round(sum(e.spent_usd for e in self.segments.values()), 6)
+        """Everything this project has paid for generation (segments' and keyframes')."""
+        entries = [*self.segments.values(), *self.keyframes.values()]
+        return round(sum(e.spent_usd for e in entries), 6)
 
-    def entry(self, segment_id: str) -> LockEntry | None:
-        return self.segments.get(segment_id)
+    def entry(self, name: str) -> LockEntry | None:
+        """A segment's entry by its id, or a keyframe's by its label."""
+        keyframe = keyframe_of(name)
+        if keyframe is not None:
+            return self.keyframes.get(keyframe)
+        return self.segments.get(name)
 
-    def with_entry(self, segment_id: str, entry: LockEntry, spent: float = 0.0) -> Lock:
-        """The lock with ``entry`` for the segment, keeping what it had spent, plus
-        ``spent``; an entry naming the same clips as the old one keeps the old one."""
-        old = self.segments.get(segment_id)
+    def _with(self, name: str, entry: LockEntry) -> Lock:
+        keyframe = keyframe_of(name)
+        if keyframe is not None:
+            return replace(self, keyframes={**self.keyframes, keyframe: entry})
+        return replace(self, segments={**self.segments, name: entry})
+
+    def with_entry(self, name: str, entry: LockEntry, spent: float = 0.0) -> Lock:
+        """The lock with ``entry`` for the segment (or keyframe), keeping what it had spent
+        and generated, plus ``spent``; an entry naming the same clips as the old one keeps
+        the old one."""
+        old = self.entry(name)
         base = old.spent_usd if old is not None else 0.0
+        made = old.generations if old is not None else 0
         chosen = old if old is not None and old.same_clips(entry) else entry
-        chosen = replace(chosen, spent_usd=round(base + spent, 6))
-        return replace(self, segments={**self.segments, segment_id: chosen})
+        chosen = replace(chosen, spent_usd=round(base + spent, 6), generations=made)
+        return self._with(name, chosen)
 
-    def spending(self, segment_id: str, amount: float) -> Lock:
-        """The lock with ``amount`` more spent on an existing segment entry."""
-        old = self.segments.get(segment_id)
+    def spending(self, name: str, amount: float, takes: int = 0) -> Lock:
+        """The lock with ``amount`` more spent (and ``takes`` more generated) on an existing
+        entry."""
+        old = self.entry(name)
         if old is None:
             return self
-        entry = replace(old, spent_usd=round(old.spent_usd + amount, 6))
-        return replace(self, segments={**self.segments, segment_id: entry})
+        spent = round(old.spent_usd + amount, 6)
+        return self._with(name, replace(old, spent_usd=spent, generations=old.generations + takes))
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -124,6 +153,10 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
+_UNSET = {"generations": 0, "pixels": None}
+"""Fields written only when they say something (older locks never had them)."""
+
+
 def entry_json(entry: LockEntry) -> dict[str, Any]:
     data = asdict(entry)
     data["settings"] = dict(entry.settings)
@@ -131,13 +164,18 @@ def entry_json(entry: LockEntry) -> dict[str, Any]:
         data["takes"] = {n: asdict(t) for n, t in sorted(entry.takes.items())}
     else:
         del data["takes"]
+    for name, unset in _UNSET.items():
+        if data[name] == unset:
+            del data[name]
     return data
 
 
 def render_lock(lock: Lock) -> str:
     """The lock file's text (pure; stable for equal locks)."""
     segments = {sid: entry_json(entry) for sid, entry in lock.segments.items()}
-    body = {"lock_version": LOCK_VERSION, "segments": segments}
+    body: dict[str, Any] = {"lock_version": LOCK_VERSION, "segments": segments}
+    if lock.keyframes:
+        body["keyframes"] = {k: entry_json(entry) for k, entry in lock.keyframes.items()}
     text = yaml.dump(body, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=100)
     return HEADER + text
 
@@ -149,7 +187,8 @@ def parse_lock(text: str, name: str = LOCK_NAME) -> Lock:
         if not isinstance(data, dict) or data.get("lock_version") != LOCK_VERSION:
             raise ValueError(f"not a version {LOCK_VERSION} lock")
         segments = {str(sid): parse_entry(raw) for sid, raw in (data.get("segments") or {}).items()}
-        return Lock(segments)
+        keyframes = {str(k): parse_entry(raw) for k, raw in (data.get("keyframes") or {}).items()}
+        return Lock(segments, keyframes)
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -179,6 +218,8 @@ class Pending:
 
     entries: Mapping[str, LockEntry] = field(default_factory=dict)
     spends: Mapping[str, float] = field(default_factory=dict)
+    takes: Mapping[str, int] = field(default_factory=dict)
+    """Paid takes per name (one per spend file)."""
     files: tuple[Path, ...] = ()
 
 
@@ -187,6 +228,7 @@ def read_pending(directory: Path) -> Pending:
     is written atomically, so one that does not parse is not ours)."""
     entries: dict[str, LockEntry] = {}
     spends: dict[str, float] = {}
+    takes: dict[str, int] = {}
     files = []
     for path in sorted(directory.glob("*.json")) if directory.is_dir() else []:
         if path.name.startswith("."):
@@ -198,10 +240,11 @@ def read_pending(directory: Path) -> Pending:
                 entries[sid] = parse_entry(data["entry"])
             else:
                 spends[sid] = round(spends.get(sid, 0.0) + float(data["amount"]), 6)
+                takes[sid] = takes.get(sid, 0) + int(data.get("takes", 0))
         except (OSError, ValueError, TypeError, KeyError):
             continue
         files.append(path)
-    return Pending(entries, spends, tuple(files))
+    return Pending(entries, spends, takes, tuple(files))
 
 
 def apply_pending(lock: Lock, pending: Pending) -> Lock:
@@ -209,20 +252,22 @@ def apply_pending(lock: Lock, pending: Pending) -> Lock:
     for sid, entry in pending.entries.items():
         lock = lock.with_entry(sid, entry)
     for sid, amount in pending.spends.items():
-        lock = lock.spending(sid, amount)
+        lock = lock.spending(sid, amount, pending.takes.get(sid, 0))
     return lock
 
 
-def write_pending_entry(directory: Path, segment_id: str, entry: LockEntry) -> None:
-    data = {"kind": "entry", "segment": segment_id, "entry": entry_json(entry)}
-    write_text_atomic(directory / f"{segment_id}.entry.json", json.dumps(data) + "\n")
+def write_pending_entry(directory: Path, name: str, entry: LockEntry) -> None:
+    """A segment's (or keyframe's) new entry, named by its id (or label)."""
+    data = {"kind": "entry", "segment": name, "entry": entry_json(entry)}
+    write_text_atomic(directory / f"{file_stem(name)}.entry.json", json.dumps(data) + "\n")
 
 
-def write_pending_spend(directory: Path, segment_id: str, amount: float) -> None:
-    """Record a paid take's cost at once, so a later failure does not lose it."""
-    data = {"kind": "spend", "segment": segment_id, "amount": amount}
-    name = f"{segment_id}.spend-{uuid.uuid4().hex[:12]}.json"
-    write_text_atomic(directory / name, json.dumps(data) + "\n")
+def write_pending_spend(directory: Path, name: str, amount: float, takes: int = 1) -> None:
+    """Record a paid take's cost (and that it was generated) at once, so a later failure
+    does not lose it."""
+    data = {"kind": "spend", "segment": name, "amount": amount, "takes": takes}
+    file = f"{file_stem(name)}.spend-{uuid.uuid4().hex[:12]}.json"
+    write_text_atomic(directory / file, json.dumps(data) + "\n")
 
 
 @contextlib.contextmanager
@@ -251,7 +296,7 @@ def merge_pending(path: Path, pending_dir: Path, mutex: Path) -> Lock | None:
             write_text_if_changed(path, render_lock(merged))
         for file in pending.files:
             name = file.name
-            sid = name.split(".", 1)[0]
+            sid = label_of_stem(name.split(".", 1)[0])
             if ".spend-" in name and merged.entry(sid) is None:
                 continue
             file.unlink(missing_ok=True)

@@ -24,7 +24,16 @@ from typing import Any
 import jinja2
 
 from cinestitch.errors import Problem
-from cinestitch.manifest.model import MANIFEST_NAME, Project, RenderedPrompt, Segment
+from cinestitch.labels import keyframe_label
+from cinestitch.manifest.model import (
+    MANIFEST_NAME,
+    Keyframe,
+    Project,
+    Reference,
+    RenderedPrompt,
+    Segment,
+)
+from cinestitch.media.types import Transition
 from cinestitch.prompt_sandbox import (
     MAX_TEXT_CHARS,
     BoundedSandbox,
@@ -77,12 +86,23 @@ def normalize_prompt(text: str) -> str:
 
 
 def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Problem]]:
-    """Every segment's prompt, in order (each sees the previous one's rendered text)."""
+    """Every generated keyframe's prompt (by its label, ``keyframe:<id>``), then every
+    segment's, in order (each sees the previous one's rendered text and the prompts of the
+    keyframes it runs between)."""
     env = build_environment(project.root)
     rendered: dict[str, RenderedPrompt] = {}
     problems: list[Problem] = []
     previous: RenderedPrompt | None = None
     ends = time.monotonic() + PROJECT_SECONDS
+    for keyframe in project.keyframes:
+        left = ends - time.monotonic()
+        if keyframe.template is None and keyframe.inline_prompt is None or left <= 0:
+            continue  # a picture in the project has no prompt; a slow project is said below
+        found = _render_keyframe(env, project, keyframe, min(SEGMENT_SECONDS, left))
+        if isinstance(found, Problem):
+            problems.append(found)
+        else:
+            rendered[found.segment_id] = found
     for segment in project.segments:
         left = ends - time.monotonic()
         if left <= 0:
@@ -91,7 +111,7 @@ def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Pr
         if segment.clip is not None:  # an existing clip: nothing to prompt
             previous = rendered[segment.id] = RenderedPrompt(segment.id, "", segment.clip)
             continue
-        context = prompt_context(project, segment, previous)
+        context = prompt_context(project, segment, previous, rendered)
         result = _render_one(env, project, segment, context, min(SEGMENT_SECONDS, left))
         if isinstance(result, Problem):
             problems.append(result)
@@ -115,9 +135,14 @@ def _not_rendered(project: Project, segment: Segment) -> Problem:
 
 
 def prompt_context(
-    project: Project, segment: Segment, previous: RenderedPrompt | None
+    project: Project,
+    segment: Segment,
+    previous: RenderedPrompt | None,
+    rendered: Mapping[str, RenderedPrompt] | None = None,
 ) -> dict[str, Any]:
-    """Bible keys and the segment's vars at top level (vars win), plus structured views."""
+    """Bible keys and the segment's vars at top level (vars win), plus structured views;
+    ``characters`` and ``keyframes`` only in projects that declare them (so a bible key of
+    that name keeps its meaning elsewhere)."""
     segs = project.segments
     prev = segs[segment.index - 1] if segment.index > 0 else None
     nxt = segs[segment.index + 1] if segment.index + 1 < len(segs) else None
@@ -138,7 +163,76 @@ def prompt_context(
             "prompt": previous.text if previous else "",
         },
         "next": None if nxt is None else _segment_view(nxt),
+        **_continuity_views(project, segment.characters, segment.between, rendered or {}),
     }
+
+
+def _continuity_views(
+    project: Project,
+    cast: tuple[str, ...],
+    between: tuple[str, ...],
+    rendered: Mapping[str, RenderedPrompt],
+) -> dict[str, Any]:
+    """``characters`` (the ones listed: name and description) and ``keyframes`` (``start``
+    and ``end`` of a segment between keyframes: id, vars and rendered prompt, else None)."""
+    views: dict[str, Any] = {}
+    if project.characters:
+        known = [project.character(name) for name in cast]
+        views["characters"] = [
+            {"name": c.name, "description": c.description} for c in known if c is not None
+        ]
+    if project.keyframes:
+        start = between[0] if between else None
+        end = between[1] if len(between) > 1 else None
+        views["keyframes"] = {
+            "start": _keyframe_view(project, start, rendered),
+            "end": _keyframe_view(project, end, rendered),
+        }
+    return views
+
+
+def _keyframe_view(
+    project: Project, keyframe_id: str | None, rendered: Mapping[str, RenderedPrompt]
+) -> dict[str, Any] | None:
+    if keyframe_id is None or keyframe_id not in {k.id for k in project.keyframes}:
+        return None
+    k = project.keyframe(keyframe_id)
+    prompt = rendered.get(keyframe_label(k.id))
+    return {"id": k.id, "vars": k.vars, "prompt": prompt.text if prompt else ""}
+
+
+def keyframe_context(project: Project, keyframe: Keyframe) -> dict[str, Any]:
+    """What a keyframe's template sees: bible keys and its vars at top level, ``bible``,
+    ``title``, ``keyframe`` (id, vars, index), ``number``, ``count``, and ``characters``."""
+    return {
+        **project.bible,
+        **keyframe.vars,
+        "bible": project.bible,
+        "title": project.title,
+        "keyframe": {"id": keyframe.id, "vars": keyframe.vars, "index": keyframe.index},
+        "index": keyframe.index,
+        "number": keyframe.index + 1,
+        "count": len(project.keyframes),
+        **_continuity_views(project, keyframe.characters, (), {}),
+    }
+
+
+def _render_keyframe(
+    env: BoundedSandbox, project: Project, keyframe: Keyframe, seconds: float
+) -> RenderedPrompt | Problem:
+    """A keyframe's prompt, rendered like a segment's (the same limits and messages)."""
+    stand_in = Segment(
+        id=keyframe.id, index=keyframe.index, template=keyframe.template,
+        inline_prompt=keyframe.inline_prompt, seconds=0.0, seed=keyframe.seed,
+        vars=keyframe.vars, reference=Reference("none"), head_trim=0.0, tail_trim=0.0,
+        transition=Transition("cut", 0.0), sharpest_of=1, takes=1, take=1, line=keyframe.line,
+    )  # fmt: skip
+    found = _render_one(
+        env, project, stand_in, keyframe_context(project, keyframe), seconds, "keyframes"
+    )
+    if isinstance(found, Problem):
+        return found
+    return RenderedPrompt(keyframe_label(keyframe.id), found.text, found.template)
 
 
 def _segment_view(s: Segment) -> dict[str, Any]:
@@ -151,8 +245,9 @@ def _render_one(
     segment: Segment,
     context: Mapping[str, Any],
     seconds: float,
+    section: str = "segments",
 ) -> RenderedPrompt | Problem:
-    key = f"segments[{segment.index}]"
+    key = f"{section}[{segment.index}]"
     who = f"{key} ({segment.id})"
     name = MANIFEST_NAME
     if seconds < SEGMENT_SECONDS:

@@ -1,4 +1,5 @@
-"""Open every reference image, end frame and the music before anything is paid.
+"""Open every reference image, end frame, keyframe and character picture, and the music,
+before anything is paid.
 
 A ``.png`` that is text, a truncated image or a music file with no sound would otherwise
 fail in the middle of a build, after segments were generated and billed. Each file is
@@ -36,10 +37,23 @@ def check_assets(project: Project, doc: YamlDocument) -> list[Problem]:
         if s.end_frame:
             key = ("segments", s.index, "end_frame")
             problems += _check(project.root, s.end_frame, doc, key, image_problem, verdicts)
+    for k in project.keyframes:
+        if k.image and _named_as_image(k.image):
+            key = ("keyframes", k.index, "image")
+            problems += _check(project.root, k.image, doc, key, image_problem, verdicts)
+    for c in project.characters:
+        for n, picture in enumerate(c.images):
+            if _named_as_image(picture):  # another name is reported as such by the checks
+                key = ("characters", c.index, "images", n)
+                problems += _check(project.root, picture, doc, key, image_problem, verdicts)
     if project.audio is not None and project.audio.music:
         key = ("audio", "music")
         problems += _check(project.root, project.audio.music, doc, key, music_problem, verdicts)
     return problems
+
+
+def _named_as_image(value: str) -> bool:
+    return value.lower().endswith((".png", ".jpg", ".jpeg", ".webp"))
 
 
 def _check(

@@ -274,6 +274,16 @@ def _check_shot(
     )
     if s.end_frame is not None:
         problems += _check_end_frame(project, s, caps, spec, doc)
+    if s.end_keyframe is not None and not caps.accepts_end_image:
+        start, end = s.between[0], s.end_keyframe
+        message = (
+            f"{spec.name} {spec.model} takes no end frame, so '{s.id}' cannot end on keyframe "
+            f"'{end}' — use between: [{start}], or a model that takes one"
+        )
+        problems.append(problem_at(doc, (*key, "between"), message))
+    cast = cast_problem(spec, caps.max_reference_images, len(project.cast_images(s.characters)))
+    if cast is not None:
+        problems.append(problem_at(doc, (*key, "characters"), cast))
     if s.extend and not caps.extends:
         message = f"{spec.name} {spec.model} cannot extend a clip natively — remove extend"
         problems.append(problem_at(doc, (*key, "extend"), message))
@@ -288,13 +298,30 @@ def _check_shot(
         width=out.width,
         height=out.height,
         has_reference=s.reference.kind != "none",
-        has_end_frame=s.end_frame is not None,
+        has_end_frame=s.end_frame is not None or s.end_keyframe is not None,
         extend=s.extend,
     )
     for message in info.check_shot(spec.model, spec.options, shot):
         field, _, text = message.partition(": ")
         problems.append(problem_at(doc, (*key, field), text))
     return problems
+
+
+def cast_problem(spec: ProviderSpec, limit: int, pictures: int) -> str | None:
+    """Why the characters' pictures do not fit the model's limit (one line naming it), or
+    ``None`` when they do."""
+    if pictures <= limit:
+        return None
+    who = f"{spec.name} {spec.model}"
+    if limit == 0:
+        return (
+            f"{pictures} reference picture(s) of characters, but {who} takes none — give "
+            "these characters no images (their descriptions still reach the templates)"
+        )
+    return (
+        f"{pictures} reference pictures of characters, but {who} takes at most {limit} — "
+        "list fewer characters or give them fewer images"
+    )
 
 
 def _check_end_frame(

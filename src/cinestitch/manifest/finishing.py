@@ -45,6 +45,9 @@ GENERATION_KEYS = (
     "provider",
     "end_frame",
     "extend",
+    "between",
+    "pin",
+    "characters",
 )
 """Keys that only a generated segment has; a ``clip:`` segment that sets one is an error."""
 

@@ -25,6 +25,7 @@ from cinestitch.manifest.finishing import (
     resolve_footage,
     segment_fields,
 )
+from cinestitch.manifest.keyframes import check_keyframes, parse_characters, parse_keyframes
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
     AudioSpec,
@@ -105,6 +106,7 @@ def _load_project(root: Path) -> Project:
     problems += footage_problems
     problems += check_project(project, doc)
     problems += check_finishing(project, doc)
+    problems += check_keyframes(project, doc)
     problems += check_assets(project, doc)
     prompts, prompt_problems = render_prompts(project)
     problems += prompt_problems
@@ -125,7 +127,12 @@ def with_file_identity(project: Project) -> Project:
         return spec if options == dict(spec.options) else dataclasses.replace(spec, options=options)
 
     segments = tuple(dataclasses.replace(s, provider=resolve(s.provider)) for s in project.segments)
-    return dataclasses.replace(project, provider=resolve(project.provider), segments=segments)
+    keyframes = tuple(
+        dataclasses.replace(k, provider=resolve(k.provider)) for k in project.keyframes
+    )
+    return dataclasses.replace(
+        project, provider=resolve(project.provider), segments=segments, keyframes=keyframes
+    )
 
 
 def _problem_order(p: Problem) -> tuple[int, str, int]:
@@ -166,7 +173,9 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
             else None,
             extend=raw_map.get("extend") is True,
             title=_opt_str(raw_map.get("title")),
-            **segment_fields(raw_map, anchor),
+            pin=raw_map.get("pin") is True,
+            characters=_names(raw_map.get("characters")),
+            **{**_between_fields(raw_map), **segment_fields(raw_map, anchor)},
         )
         segments.append(segment)
     audio_raw = data.get("audio")
@@ -191,8 +200,24 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         budget=Budget(_opt_num(budget.get("build")), _opt_num(budget.get("total"))),
         cache=data.get("cache") if isinstance(data.get("cache"), str) else None,
         review=_review(_mapping(data.get("review"))),
+        keyframes=parse_keyframes(data, doc, provider, merge_provider),
+        characters=parse_characters(data, doc),
     )
     return project, problems
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    """A list of names (characters, keyframes); other entries are the schema's to report."""
+    return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
+
+
+def _between_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """``between: [start, end]``: the segment starts from the first keyframe (its
+    reference) and ends on the second."""
+    between = _names(raw.get("between"))
+    if not between:
+        return {}
+    return {"between": between, "reference": Reference("keyframe", between[0])}
 
 
 def _review(raw: Mapping[str, Any]) -> ReviewSpec:
@@ -294,6 +319,8 @@ def _reference(
 ) -> Reference:
     if not isinstance(value, str) or value == "none":
         return Reference("none")
+    if value == "keyframes" and not any(s.id == value for s in earlier):
+        return Reference("keyframe")  # ``between`` names them; the checks say if it does not
     if value == "previous":
         return Reference("segment", earlier[-1].id) if earlier else Reference("none")
     if any(s.id == value for s in earlier):

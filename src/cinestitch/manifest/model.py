@@ -12,14 +12,14 @@ from cinestitch.media.fit import FitMode
 from cinestitch.media.types import Transition
 from cinestitch.providers.base import Transport
 
-ReferenceKind = Literal["none", "segment", "image"]
+ReferenceKind = Literal["none", "segment", "image", "keyframe"]
 MANIFEST_NAME = "cinestitch.yaml"
 
 
 @dataclass(frozen=True)
 class Reference:
-    """What a segment starts from, resolved: nothing, an earlier segment's last frame, or an
-    image file (``value`` relative to the project)."""
+    """What a segment starts from, resolved: nothing, an earlier segment's last frame, an
+    image file (``value`` relative to the project), or a keyframe (``value``: its id)."""
 
     kind: ReferenceKind
     value: str | None = None
@@ -27,6 +27,8 @@ class Reference:
     def describe(self) -> str:
         if self.kind == "segment":
             return f"last frame of '{self.value}'"
+        if self.kind == "keyframe":
+            return f"keyframe '{self.value}'"
         return self.value if self.kind == "image" and self.value else "none"
 
 
@@ -68,11 +70,60 @@ class Segment:
     """Conform the clip's colour to its chain's first segment (``colour: {anchor: chain}``)."""
     captions: tuple[Caption, ...] = ()
     comments: tuple[Comment, ...] = ()
+    between: tuple[str, ...] = ()
+    """The keyframes the segment runs between (``between: [start, end]``; the end may be
+    left out); its ``reference`` is then the first."""
+    pin: bool = False
+    """Keep the clip the lock records even when what it started from changed."""
+    characters: tuple[str, ...] = ()
+    """The characters who appear (their pictures go to providers that take them)."""
+
+    @property
+    def end_keyframe(self) -> str | None:
+        """The keyframe the segment ends on, if any."""
+        return self.between[1] if len(self.between) > 1 else None
 
     @property
     def chapter_title(self) -> str:
         """What chapters, the storyboard and editors call the segment."""
         return self.title or self.id
+
+
+@dataclass(frozen=True)
+class Character:
+    """Someone (or something) who appears in several shots: a description for the
+    templates and pictures for the providers that take reference images."""
+
+    name: str
+    index: int
+    description: str
+    images: tuple[str, ...]
+    """Pictures in the project (relative paths), in the order they are sent."""
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Keyframe:
+    """A still the segments between keyframes start and end on: an image in the project,
+    or one an image provider generates from a prompt (paid once, like a clip)."""
+
+    id: str
+    index: int
+    image: str | None
+    """A picture in the project; ``None`` when the keyframe is generated."""
+    template: str | None
+    inline_prompt: str | None
+    seed: int
+    vars: Mapping[str, Any]
+    provider: ProviderSpec
+    """Who generates it (the keyframe's block over ``keyframe_provider``, else the
+    project's provider)."""
+    characters: tuple[str, ...] = ()
+    line: int | None = None
+
+    @property
+    def generated(self) -> bool:
+        return self.image is None
 
 
 @dataclass(frozen=True)
@@ -177,6 +228,8 @@ class Project:
     prompts: Mapping[str, RenderedPrompt] = field(default_factory=dict)
     """Rendered at load time, so template errors surface before anything runs."""
     review: ReviewSpec = field(default_factory=ReviewSpec)
+    keyframes: tuple[Keyframe, ...] = ()
+    characters: tuple[Character, ...] = ()
 
     @property
     def manifest_path(self) -> Path:
@@ -188,3 +241,15 @@ class Project:
 
     def segment(self, segment_id: str) -> Segment:
         return next(s for s in self.segments if s.id == segment_id)
+
+    def keyframe(self, keyframe_id: str) -> Keyframe:
+        return next(k for k in self.keyframes if k.id == keyframe_id)
+
+    def character(self, name: str) -> Character | None:
+        return next((c for c in self.characters if c.name == name), None)
+
+    def cast_images(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """The pictures of the named characters, in order (unknown names are skipped: the
+        checks report them)."""
+        found = (self.character(n) for n in names)
+        return tuple(image for c in found if c is not None for image in c.images)
