@@ -67,3 +67,19 @@ def test_check_follows_the_page_on_disk(built_review: tuple[Path, str], tmp_path
     assert is_current(plan, "check")
     next(plan.paths.storyboard_files.glob("*.jpg")).unlink()
     assert not is_current(plan, "check")
+
+
+def test_kept_template_renders_the_same_page(tmp_path: Path) -> None:
+    """The compiled template kept between processes gives the same page; a damaged or
+    unwritable folder only means it is compiled again."""
+    page = small_page()
+    plain = render_page(page)
+    folder = tmp_path / "compiled"
+    assert render_page(page, folder) == plain
+    (kept,) = folder.iterdir()
+    assert render_page(page, folder) == plain
+    kept.write_bytes(b"damaged")
+    assert render_page(page, folder) == plain
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    assert render_page(page, blocked) == plain
