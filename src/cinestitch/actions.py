@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, ParamSpec
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 from doit.exceptions import TaskFailed
 
@@ -25,7 +25,6 @@ from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.errors import BudgetError, CinestitchError, ProviderError
 from cinestitch.forecast import Status, check_budget
 from cinestitch.frozen import stop_if_frozen
-from cinestitch.generation import SegmentJob, run_segment
 from cinestitch.keys import conform_key
 from cinestitch.ledger import (
     Approved,
@@ -42,6 +41,9 @@ from cinestitch.oserrors import describe_os_error
 from cinestitch.plan import BuildPlan, FrameView, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
 from cinestitch.state import current_forecast, load_current_lock
+
+if TYPE_CHECKING:
+    from cinestitch.generation import SegmentJob
 
 P = ParamSpec("P")
 
@@ -79,10 +81,14 @@ def run_render(
 
 
 @reported("generate")
-def run_generate(job: SegmentJob, contact_sheet: Path) -> None:
-    """Obtain the segment's takes, paying at most once each (see ``generation``)."""
+def run_generate(job: SegmentJob | Callable[[], SegmentJob], contact_sheet: Path) -> None:
+    """Obtain the segment's takes, paying at most once each (see ``generation``); ``job``
+    may be the function that makes it (so that a build that generates nothing makes none)."""
+    from cinestitch.generation import run_segment
     from cinestitch.media.contact import write_contact_sheet
 
+    if callable(job):
+        job = job()
     label = f"generate:{job.segment_id}"
     provider = str(job.settings["provider"])
     try:

@@ -12,6 +12,7 @@ run, so ``doit list`` and a no-op build stay fast.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import sys
@@ -20,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from doit.tools import config_changed
 
@@ -28,7 +29,6 @@ from cinestitch import actions, finish_actions
 from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.finish_plan import sfx_files, speed_settings
-from cinestitch.generation import Budgets, SegmentJob
 from cinestitch.handoff import handoff_paths, has_edl
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
@@ -52,6 +52,9 @@ from cinestitch.state import (
 )
 from cinestitch.storyboard import chapters_path
 from cinestitch.storyboard import is_current as storyboard_is_current
+
+if TYPE_CHECKING:
+    from cinestitch.generation import SegmentJob
 
 BUILD_ID_ENV = "CINESTITCH_BUILD_ID"
 EXIT_INTERRUPTED = 130
@@ -249,9 +252,14 @@ def generate_task(
     sid = step.segment.id
     deps = [p for p in (step.reference, step.end_image) if p is not None]
     takes = step.segment.takes
-    job = segment_job(plan, step, lock, prices.get(sid), shared or Shared.of(plan))
+    # the job is made when the step runs, from what is known now (the lock as this build
+    # found it): a build that generates nothing makes no job
+    job = functools.partial(
+        segment_job, plan, step, lock, prices.get(sid), shared or Shared.of(plan)
+    )
     sheet = plan.paths.contact_sheet(sid)
-    targets = [job.clip, *((*job.take_clips, sheet) if takes > 1 else ())]
+    clips = [plan.paths.take_clip(sid, n) for n in range(1, takes + 1)]
+    targets = [plan.paths.clip(sid), *((*clips, sheet) if takes > 1 else ())]
     return {
         "basename": "generate",
         "name": sid,
@@ -270,6 +278,10 @@ def generate_task(
 def segment_job(
     plan: BuildPlan, step: SegmentStep, lock: Lock, price: Any, shared: Shared
 ) -> SegmentJob:
+    """What the generate step of ``step`` is handed: the request, where things go, the
+    segment's lock entry and the budgets."""
+    from cinestitch.generation import Budgets, SegmentJob
+
     sid, paths = step.segment.id, plan.paths
     upstream = step.reference_segment
     spec = step.segment.provider
