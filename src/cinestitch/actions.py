@@ -89,7 +89,7 @@ def run_generate(job: SegmentJob | Callable[[], SegmentJob], contact_sheet: Path
 
     if callable(job):
         job = job()
-    label = f"generate:{job.segment_id}"
+    label = job.task
     provider = str(job.settings["provider"])
     try:
         run_segment(job, ProgressReporter(label))
@@ -99,7 +99,7 @@ def run_generate(job: SegmentJob | Callable[[], SegmentJob], contact_sheet: Path
         )
         _note_failure(job, provider, str(exc), exc.may_be_billed)
         raise type(exc)(
-            f"segment '{job.segment_id}' ({provider}): {exc}{billed}",
+            f"{job.what} ({provider}): {exc}{billed}",
             may_be_billed=exc.may_be_billed,
         ) from exc
     except CinestitchError as exc:
@@ -169,7 +169,12 @@ def run_conform(
 @reported("budget")
 def run_budget(plan: BuildPlan, build_id: str) -> None:
     """Print what this build will generate and what it costs; stop it, before any provider
-    call, if that would exceed a budget. Starts the build's ledger with what it approved."""
+    call, if that would exceed a budget. Starts the build's ledger with what it approved
+    (and first clears what a killed build left half-written)."""
+    from cinestitch.state import cache_dir
+    from cinestitch.sweep import begin_build
+
+    begin_build(plan, cache_dir(plan), build_id)
     merge_pending(plan.paths.lock, plan.paths.lock_pending, plan.paths.lock_mutex)
     forecast, lock = current_forecast(plan)
     stream = sys.stdout
@@ -204,7 +209,7 @@ def missing_keys(plan: BuildPlan, segment_ids: list[str]) -> str | None:
 
     lacking: dict[str, list[str]] = {}
     for sid in segment_ids:
-        spec = plan.project.segment(sid).provider
+        spec = plan.provider_of(sid)
         env = spec.key_env or provider_info(spec.name).key_env
         if env and find_key(env, plan.project.root) is None:
             lacking.setdefault(env, []).append(sid)
@@ -220,8 +225,11 @@ def missing_keys(plan: BuildPlan, segment_ids: list[str]) -> str | None:
 def print_ledger(plan: BuildPlan, build_id: str) -> None:
     """At the end of every build: fold this build's lock entries into the lock, and print
     what it generated, from where, and what it cost."""
+    from cinestitch.sweep import end_build
+
     try:
         paths = plan.paths
+        end_build(plan, build_id)
         merged = merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
         lines = read_ledger(paths.state, build_id)
         spent = (merged or current_forecast(plan)[1]).spent_usd

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 
@@ -42,7 +44,7 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(
-        dir=dest.parent, prefix=f".{dest.stem}.", suffix=f".tmp{dest.suffix}"
+        dir=dest.parent, prefix=f".{dest.stem}.{os.getpid()}.", suffix=f".tmp{dest.suffix}"
     )
     tmp = Path(tmp_name)
     try:
@@ -57,6 +59,68 @@ def atomic_path(dest: Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+_TEMPORARY = re.compile(r"^\..+\.(?P<pid>\d+)\.[^.]+\.(?:tmp|link)")
+"""Our temporary names carry the writer's pid: ``.<stem>.<pid>.<random>.tmp<suffix>``."""
+_LEFTOVERS = (
+    _TEMPORARY,
+    re.compile(r"^[0-9a-f]{64}\.(?P<pid>\d+)\.[0-9a-f]+\.mp4$"),  # downloads in incoming/
+    re.compile(r"^\.staging-(?P<pid>\d+)-"),  # the animatic's jobs being prepared
+)
+STALE_SECONDS = 3600
+"""A temporary name without a pid (an older version's) is stale after this long."""
+
+
+def sweep_stale(directories: Iterable[Path]) -> int:
+    """Remove what killed writers left in ``directories`` (not recursive): temporary files
+    (``.<stem>.<pid>.….tmp…``, ``….link…``), downloads (``<key>.<pid>.<random>.mp4``) and
+    staging directories (``.staging-<pid>-…``) whose writer process is gone. Returns how
+    many went."""
+    removed = 0
+    for directory in directories:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            continue
+        for entry in entries:
+            if _is_stale(entry):
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path)
+                    else:
+                        os.unlink(entry.path)
+                    removed += 1
+    return removed
+
+
+def _is_stale(entry: os.DirEntry[str]) -> bool:
+    for pattern in _LEFTOVERS:
+        match = pattern.match(entry.name)
+        if match is not None:
+            return not _alive(int(match["pid"]))
+    if entry.name.startswith(".") and (".tmp" in entry.name or ".link" in entry.name):
+        try:  # an older version's name, without a pid
+            return time.time() - entry.stat(follow_symlinks=False).st_mtime > STALE_SECONDS
+        except OSError:
+            return False
+    return False
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state not in ("Z", "X")
 
 
 def write_bytes_atomic(dest: Path, data: bytes) -> None:

@@ -8,8 +8,8 @@ import os
 import re
 from pathlib import Path
 
-_TEMPORARY = re.compile(r"^\.(?P<stem>.+)\.[A-Za-z0-9_]{6,12}\.tmp(?P<suffix>\.[^.]*)?$")
-"""``atomic.atomic_path``'s temporary names: ``.<stem>.<random>.tmp<suffix>``."""
+_TEMPORARY = re.compile(r"^\.(?P<stem>.+?)\.(?:\d+\.)?[A-Za-z0-9_]{6,12}\.tmp(?P<suffix>\.[^.]*)?$")
+"""``atomic.atomic_path``'s temporary names: ``.<stem>.<pid>.<random>.tmp<suffix>``."""
 _WRITE_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
 _FIXES = {
     errno.ENOSPC: "the disk is full — free some space and run again",

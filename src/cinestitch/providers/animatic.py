@@ -86,7 +86,7 @@ class AnimaticProvider:
         self._check_request(request)
         job_id = f"anim-{uuid.uuid4().hex[:12]}"
         jobs = self.work_dir / "jobs"
-        staging = jobs / f".staging-{job_id}"
+        staging = jobs / f".staging-{os.getpid()}-{job_id}"
         job_dir = jobs / job_id
         pid: int | None = None
         try:
