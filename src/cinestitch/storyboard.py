@@ -420,9 +420,9 @@ _FOUND_CURRENT: dict[int, tuple[BuildPlan, str]] = {}
 
 
 def found_current(plan: BuildPlan, build_id: str) -> bool:
-    """Whether ``is_current`` found the page current for this build in this process. The
-    storyboard is a build's last step (it runs after everything the page shows), so the end
-    of the build need not build the page again to know."""
+    """Whether ``is_current`` found the page current for this build in this process, or
+    ``write_storyboard`` wrote it. The storyboard is a build's last step (it runs after
+    everything the page shows), so the end of the build need not build the page again."""
     known = _FOUND_CURRENT.get(id(plan))
     return known is not None and known[0] is plan and known[1] == build_id
 
@@ -453,4 +453,6 @@ def write_storyboard(plan: BuildPlan, build_id: str) -> bool:
             if old.name not in wanted and not old.name.startswith("."):
                 old.unlink(missing_ok=True)
     html = render_page(page, plan.paths.state / "compiled")
-    return write_text_if_changed(plan.paths.storyboard, html)
+    changed = write_text_if_changed(plan.paths.storyboard, html)
+    _FOUND_CURRENT[id(plan)] = (plan, build_id)  # the page on disk is this one now
+    return changed
