@@ -105,3 +105,20 @@ def test_probe_memo_survives_damage(make_clip: ClipFactory, tmp_path: Path) -> N
     assert memo.info(clip).frame_count == FPS
     memo.save()
     assert ProbeMemo(path).info(clip).frame_count == FPS
+
+
+def test_fallback_stitch_carries_chapters(make_clip: ClipFactory, tmp_path: Path) -> None:
+    """When no clip can be copied (here: none is in the output's size) the reference stitch
+    runs, and its output carries the chapters too."""
+    clips = [
+        make_clip(tmp_path / f"odd{i}.mp4", seconds=1, fps=FPS, width=80, height=44)
+        for i in range(3)
+    ]
+    dest = tmp_path / "out.mp4"
+    notes: list[str] = []
+    result = smart_stitch(
+        crossfaded(clips), dest, tmp_path / "seams", note=notes.append, titles=TITLES
+    )
+    assert len(notes) == 3
+    assert [c.title for c in read_chapters(dest)] == [t for _, t in TITLES]
+    assert [c.start_ms for c in result.chapters] == [0, 750, 1750]
