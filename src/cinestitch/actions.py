@@ -40,7 +40,7 @@ from cinestitch.media.types import StitchPlan
 from cinestitch.oserrors import describe_os_error
 from cinestitch.plan import BuildPlan, FrameView, canonical_json
 from cinestitch.report import ProgressReporter, format_forecast
-from cinestitch.state import current_forecast, load_current_lock
+from cinestitch.state import current_forecast, load_current_lock, scoped_forecast
 
 if TYPE_CHECKING:
     from cinestitch.generation import SegmentJob
@@ -176,10 +176,14 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
 
     begin_build(plan, cache_dir(plan), build_id)
     merge_pending(plan.paths.lock, plan.paths.lock_pending, plan.paths.lock_mutex)
+    from cinestitch.wall_time import wall_text
+
     forecast, lock = current_forecast(plan)
+    forecast = scoped_forecast(forecast)
     stream = sys.stdout
     if forecast.to_generate:
         stream.write(format_forecast(forecast, plan.project.budget, lock.spent_usd) + "\n")
+        stream.write((wall_text(plan, forecast) or "") + "\n")
     else:
         stream.write("   plan: nothing to generate\n")
     stream.flush()

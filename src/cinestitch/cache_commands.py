@@ -29,6 +29,7 @@ from cinestitch.cache.tiers import remote_store
 from cinestitch.digests import file_digest
 from cinestitch.errors import CinestitchError
 from cinestitch.keys import short
+from cinestitch.labels import keyframe_label
 from cinestitch.lock import LOCK_NAME, Lock, LockEntry, load_lock
 from cinestitch.manifest import load_project
 from cinestitch.plan import BuildPlan, plan_build
@@ -67,8 +68,13 @@ class LockClip:
 
 
 def build_lock_clips(lock: Lock, plan: BuildPlan | None = None) -> list[LockClip]:
-    """Every clip the lock references, in segment order (pure)."""
+    """Every keyframe's still the lock references (by its label, ``keyframe:<id>``), then
+    every clip, in segment order (pure)."""
     clips = []
+    for kid in sorted(lock.keyframes):
+        e = lock.keyframes[kid]
+        built = (plan.paths.keyframe(kid),) if plan is not None else ()
+        clips.append(LockClip(keyframe_label(kid), e.take, e.key, e.output, e, built))
     for sid in sorted(lock.segments):
         e = lock.segments[sid]
         if e.takes:

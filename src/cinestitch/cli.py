@@ -111,6 +111,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     build.add_argument("doit_args", nargs=argparse.REMAINDER, help="passed on to doit")
     build.set_defaults(run=cmd_build)
+
+    keyframes = sub.add_parser(
+        "keyframes", help="build and show just the keyframes' stills (no clip is generated)"
+    )
+    keyframes.add_argument("dir", type=Path, nargs="?", default=Path("."))
+    keyframes.add_argument("doit_args", nargs=argparse.REMAINDER, help="passed on to doit")
+    keyframes.set_defaults(run=cmd_keyframes)
     add_cache_commands(sub)
     return parser
 
@@ -209,6 +216,36 @@ def cmd_build(args: argparse.Namespace) -> int:
     if args.frozen:
         env[FROZEN_ENV] = "1"
     return subprocess.call(command, env=env)
+
+
+def cmd_keyframes(args: argparse.Namespace) -> int:
+    """``doit keyframes`` in the project, with a budget step that plans only the stills,
+    then where each still is: approve them before any clip between them is paid for."""
+    from cinestitch.state import ONLY_ENV
+
+    plan = plan_build(load_project(args.dir))
+    if not plan.keyframes:
+        print(
+            f"cinestitch: {plan.project.manifest_path}: no keyframes — declare keyframes: "
+            "and give segments between: [start, end]",
+            file=sys.stderr,
+        )
+        return 2
+    dodo = args.dir / "dodo.py"
+    if not dodo.is_file():
+        print(f"cinestitch: {dodo}: missing — `cinestitch new` writes one", file=sys.stderr)
+        return 2
+    command = [sys.executable, "-m", "doit", "-f", str(dodo), "keyframes", *args.doit_args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", ONLY_ENV: "keyframes"}
+    done = subprocess.call(command, env=env)
+    root = plan.project.root
+    for ks in plan.keyframes:
+        state = "" if ks.image.is_file() else "  (not drawn)"
+        print(f"   {ks.keyframe.id:<16} {ks.image.relative_to(root)}{state}")
+    sheet = plan.paths.keyframe_sheet
+    if sheet.is_file():
+        print(f"keyframes side by side: {sheet.relative_to(root)}")
+    return done
 
 
 if __name__ == "__main__":

@@ -29,9 +29,13 @@ def project_roots(start: Path) -> list[Path]:
 
 def plan_text(plan: BuildPlan, fmt: str = "text") -> str:
     """The plan as a table (``text``), ``json`` or ``markdown`` (see ``plan_formats``)."""
+    from cinestitch.wall_time import wall_text
+
     forecast, lock = run_forecast(plan)
     project = plan.project
-    return render_plan(forecast, project.budget, lock.spent_usd, project.name, project.title, fmt)
+    text = render_plan(forecast, project.budget, lock.spent_usd, project.name, project.title, fmt)
+    wall = wall_text(plan, forecast) if fmt == "text" else None
+    return f"{text}\n{wall}" if wall else text
 
 
 def why_text(plan: BuildPlan, segment_id: str) -> str:

@@ -22,6 +22,12 @@ SENTENCES = {
     "job_in_flight": "submitted by an interrupted build, already paid",
     "footage": "an existing clip, never generated",
     "remote_unreachable": "the remote cache could not be asked",
+    "picture": "a picture of the project, never generated",
+    "keyframe_changed": "keyframe changed",
+    "pictures_changed": "reference pictures changed",
+    "pinned": "pinned — upstream changed (seam may jump)",
+    "pinned_edited": "pinned — its own edits wait until it is unpinned",
+    "pinned_lost": "pinned, but its clip is in neither build/ nor the cache — made again",
 }
 
 

@@ -9,17 +9,24 @@ A chained segment's key needs its reference frame's pixel digest. When the upstr
 stays as it is (or comes from the cache) the digest is known from the cache's frame records
 or the lock; when the upstream segment is regenerated, its frame is not known yet, so the
 segment is counted as regenerated too ("reference frame changed").
+
+Keyframes are decided first, each like a one-take segment (a row labelled ``keyframe:<id>``,
+priced per picture). A segment between keyframes needs both stills' pixel digests: known
+from the lock or the cache when the keyframe stays, unknown ("keyframe changed") when it is
+drawn again — and only the segments touching that keyframe are affected. A pinned segment
+keeps its locked clip while it can be had (built or cached), whatever changed upstream.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from cinestitch.explain import Reason, dollars
 from cinestitch.keys import IDENTITY_SETTINGS, reference_identity, take_keys
+from cinestitch.labels import keyframe_label, keyframe_of
 from cinestitch.lock import Lock, LockEntry
 from cinestitch.manifest import Budget
 from cinestitch.plan import BuildPlan, SegmentStep
@@ -34,6 +41,8 @@ class Status(enum.Enum):
     GENERATE = "generate"
     FOOTAGE = "footage"
     """An existing clip of the project (``clip:``): never generated, costs nothing."""
+    PICTURE = "picture"
+    """A keyframe that is a picture of the project: never generated, costs nothing."""
 
 
 class CacheView(Protocol):
@@ -60,8 +69,22 @@ class CacheView(Protocol):
         ...
 
     def built(self, segment_id: str, output: str) -> bool:
-        """build/ holds clip ``output`` for the segment."""
+        """build/ holds clip ``output`` for the segment (or still, for a keyframe's label)."""
         ...
+
+    def still_of(self, output: str) -> str | None:
+        """The pixel digest of still ``output`` (a keyframe), if known."""
+        ...
+
+
+@dataclass(frozen=True)
+class Pictures:
+    """Pixel digests of the project's pictures the keys need, beside the reference images:
+    keyframes that are pictures, and characters' pictures per segment id or keyframe label
+    (``None``: one could not be read, so the key is not knowable)."""
+
+    keyframe_images: Mapping[str, str] = field(default_factory=dict)
+    cast: Mapping[str, tuple[str, ...] | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,6 +99,8 @@ class SegmentForecast:
     """Estimated USD; ``None`` when the price is unknown."""
     key: str | None
     """The selected take's request key, when it can be known before building."""
+    kind: str = "segment"
+    """``keyframe`` for a keyframe's row (its id is its label, ``keyframe:<id>``)."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +112,10 @@ class Forecast:
     @property
     def to_generate(self) -> list[SegmentForecast]:
         return [s for s in self.segments if s.status is Status.GENERATE]
+
+    @property
+    def keyframes(self) -> list[SegmentForecast]:
+        return [s for s in self.segments if s.kind == "keyframe"]
 
     @property
     def seconds(self) -> float:
@@ -113,15 +142,21 @@ def forecast_build(
     step_prices: Mapping[str, Price | None] | None = None,
     end_digests: Mapping[str, str] | None = None,
     footage: Mapping[str, str] | None = None,
+    pictures: Pictures | None = None,
+    still_prices: Mapping[str, float | None] | None = None,
 ) -> Forecast:
-    """Per segment: up to date, restored from the cache, or generated; with reasons.
-    ``step_prices`` holds a segment's own price where it differs from ``price``;
-    ``end_digests`` the pixel digests of the segments' end frames; ``footage`` the file
-    digests of the existing clips that ``clip:`` segments play."""
+    """Per keyframe, then per segment: up to date, restored from the cache, or generated;
+    with reasons. ``step_prices`` holds a segment's own price where it differs from
+    ``price``; ``end_digests`` the pixel digests of the segments' end frames; ``footage``
+    the file digests of the existing clips that ``clip:`` segments play; ``pictures`` the
+    keyframes' and characters' pixel digests; ``still_prices`` each keyframe's price per
+    picture (by label)."""
+    pics = pictures or Pictures()
     outputs: dict[str, str | None] = {}
     changing: set[str] = set()
-    results = []
     prices = step_prices or {}
+    stills, results = _forecast_keyframes(plan, lock, cache, pics, still_prices or {})
+    changing |= {label for label, pixels in stills.items() if pixels is None}
     for step in plan.steps:
         sid = step.segment.id
         if step.footage is not None:
@@ -134,16 +169,15 @@ def forecast_build(
             if not known:
                 changing.add(sid)
             continue
-        reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
-        if (step.end_image is not None or step.extend) and reference is not _UNKNOWN:
-            end = (end_digests or {}).get(sid) if step.end_image is not None else None
-            start = reference if isinstance(reference, str) else None
-            if step.end_image is not None and end is None:
-                reference = _UNKNOWN
-            else:
-                reference = reference_identity(start, end, step.extend)
+        cast = pics.cast.get(sid, ())
+        if step.keyframes:
+            reference, blocked_by = _between(step, stills, changing, cast)
+        else:
+            reference, blocked_by = _reference(step, lock, cache, outputs, changing, image_digests)
+            reference = _with_end(step, reference, (end_digests or {}).get(sid), cast)
         own = prices.get(sid, price)
-        result = _forecast_segment(step, lock.entry(sid), cache, reference, blocked_by, own)
+        work = _segment_work(step, own)
+        result = _forecast_segment(work, lock.entry(sid), cache, reference, blocked_by)
         results.append(result)
         if result.status is Status.RESUME or (
             result.status is Status.GENERATE and step.segment.take in result.takes_to_generate
@@ -156,6 +190,113 @@ def forecast_build(
         else:
             outputs[sid] = cache.output_of(result.key) if result.key else None
     return Forecast(tuple(results), price)
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What the decision needs of a segment or a keyframe."""
+
+    label: str
+    prompt: str
+    template: str
+    settings: Mapping[str, object]
+    takes: int
+    take: int
+    units: float
+    """What one take is paid by: seconds of video, or one picture."""
+    unit_price: float | None
+    kind: str = "segment"
+    pin: bool = False
+
+
+def _segment_work(step: SegmentStep, price: Price | None) -> _Work:
+    s = step.segment
+    return _Work(
+        s.id, step.prompt, step.template, step.settings, s.takes, s.take, s.seconds,
+        price.per_second if price is not None else None, pin=step.pin,
+    )  # fmt: skip
+
+
+def _forecast_keyframes(
+    plan: BuildPlan,
+    lock: Lock,
+    cache: CacheView,
+    pics: Pictures,
+    still_prices: Mapping[str, float | None],
+) -> tuple[dict[str, str | None], list[SegmentForecast]]:
+    """Each keyframe's row, and its still's pixel digest by label (``None``: it will be
+    drawn in this build, so what starts or ends on it is not knowable yet)."""
+    stills: dict[str, str | None] = {}
+    rows = []
+    for ks in plan.keyframes:
+        label = ks.label
+        if not ks.generated:
+            stills[label] = pics.keyframe_images.get(ks.keyframe.id)
+            reason = Reason("picture", ks.keyframe.image or "")
+            rows.append(
+                SegmentForecast(label, Status.PICTURE, (reason,), (), 0.0, 0.0, None, "keyframe")
+            )
+            continue
+        cast = pics.cast.get(label, ())
+        reference = _UNKNOWN if cast is None else reference_identity(None, None, cast=cast)
+        work = _Work(
+            label, ks.prompt, ks.template, ks.settings, 1, 1, 1.0, still_prices.get(label),
+            kind="keyframe",
+        )  # fmt: skip
+        entry = lock.entry(label)
+        row = _forecast_segment(work, entry, cache, reference, None)
+        rows.append(row)
+        stills[label] = _still_pixels(row, entry, cache)
+    return stills, rows
+
+
+def _still_pixels(row: SegmentForecast, entry: LockEntry | None, cache: CacheView) -> str | None:
+    if row.status in (Status.GENERATE, Status.RESUME) or row.key is None:
+        return None
+    if entry is not None and entry.key == row.key and entry.pixels:
+        return entry.pixels
+    output = cache.output_of(row.key)
+    return cache.still_of(output) if output else None
+
+
+def _between(
+    step: SegmentStep,
+    stills: Mapping[str, str | None],
+    changing: set[str],
+    cast: tuple[str, ...] | None,
+) -> tuple[str | object | None, str | None]:
+    """A segment between keyframes: what its key records of both stills (and its
+    characters), and the keyframe that makes it unknowable, if one does."""
+    digests = []
+    for keyframe in step.keyframes:
+        label = keyframe_label(keyframe)
+        digest = stills.get(label)
+        if digest is None:
+            return _UNKNOWN, label if label in changing else None
+        digests.append(digest)
+    if cast is None:
+        return _UNKNOWN, None
+    end = digests[1] if len(digests) > 1 else None
+    return reference_identity(digests[0], end, False, cast), None
+
+
+def _with_end(
+    step: SegmentStep,
+    reference: str | object | None,
+    end: str | None,
+    cast: tuple[str, ...] | None,
+) -> str | object | None:
+    """The reference's identity with what else the request carries: an end frame, a native
+    continuation, characters' pictures (``_UNKNOWN`` when one of them is not knowable)."""
+    if reference is _UNKNOWN:
+        return reference
+    if step.end_image is None and not step.extend and not cast:
+        return reference if cast is not None else _UNKNOWN
+    if (step.end_image is not None and end is None) or cast is None:
+        return _UNKNOWN
+    start = reference if isinstance(reference, str) else None
+    end = end if step.end_image is not None else None
+    return reference_identity(start, end, step.extend, cast)
 
 
 _UNKNOWN = object()
@@ -187,47 +328,93 @@ def _reference(
 
 
 def _forecast_segment(
-    step: SegmentStep,
+    work: _Work,
     entry: LockEntry | None,
     cache: CacheView,
     reference: str | object | None,
     blocked_by: str | None,
-    price: Price | None,
 ) -> SegmentForecast:
-    s = step.segment
-    takes = tuple(range(1, s.takes + 1))
+    if work.pin and entry is not None:
+        pinned = _pinned(work, entry, cache, reference)
+        if pinned is not None:
+            return pinned
+    takes = tuple(range(1, work.takes + 1))
     if reference is _UNKNOWN:
         if entry is None:
             why = Reason("new")
+        elif blocked_by and keyframe_of(blocked_by) is not None:
+            why = Reason("keyframe_changed", keyframe_of(blocked_by) or "")
         elif blocked_by:
             why = Reason("reference_changed", f"after '{blocked_by}'")
         else:
             why = Reason("not_cached")
-        return _generate(step, takes, (why,), None, price)
+        lost = (Reason("pinned_lost"),) if work.pin and entry is not None else ()
+        return _generate(work, takes, (*lost, why), None)
     ref = reference if isinstance(reference, str) else None
-    keys = take_keys(step.prompt, step.settings, s.takes, ref)
-    selected = keys[s.take]
+    keys = take_keys(work.prompt, work.settings, work.takes, ref)
+    selected = keys[work.take]
     missing = tuple(n for n in takes if not cache.available(keys[n]))
     jobs = [job for n in missing if (job := cache.in_flight(keys[n])) is not None]
     if jobs and len(jobs) == len(missing):
         reason = Reason("job_in_flight", ", ".join(jobs))
-        return SegmentForecast(s.id, Status.RESUME, (reason,), (), 0.0, 0.0, selected)
+        return _row(work, Status.RESUME, (reason,), selected)
     if missing:
-        reasons = _why(step, entry, ref, missing)
+        reasons = _why(work, entry, ref, missing)
         damaged = [d for n in missing if (d := cache.damaged(keys[n])) is not None]
         if damaged:
             reasons = (Reason("cache_damaged", ", ".join(d[:12] for d in damaged)), *reasons)
-        return _generate(step, missing, reasons, selected, price)
+        if work.pin and entry is not None:
+            reasons = (Reason("pinned_lost"), *reasons)
+        return _generate(work, missing, reasons, selected)
     if entry is not None and entry.key == selected:
-        if cache.built(s.id, entry.output):
-            return SegmentForecast(s.id, Status.UP_TO_DATE, (), (), 0.0, 0.0, selected)
-        reason = Reason("not_in_build")
-        return SegmentForecast(s.id, Status.RESTORE, (reason,), (), 0.0, 0.0, selected)
-    if entry is not None and entry.take != s.take:
-        reason = Reason("take_switched", f"{entry.take} → {s.take}")
+        if cache.built(work.label, entry.output):
+            return _row(work, Status.UP_TO_DATE, (), selected)
+        return _row(work, Status.RESTORE, (Reason("not_in_build"),), selected)
+    if entry is not None and entry.take != work.take:
+        reason = Reason("take_switched", f"{entry.take} → {work.take}")
     else:
         reason = Reason("cached")
-    return SegmentForecast(s.id, Status.RESTORE, (reason,), (), 0.0, 0.0, selected)
+    return _row(work, Status.RESTORE, (reason,), selected)
+
+
+def _row(
+    work: _Work, status: Status, reasons: tuple[Reason, ...], key: str | None
+) -> SegmentForecast:
+    """A row that generates nothing."""
+    return SegmentForecast(work.label, status, reasons, (), 0.0, 0.0, key, work.kind)
+
+
+def _pinned(
+    work: _Work, entry: LockEntry, cache: CacheView, reference: str | object | None
+) -> SegmentForecast | None:
+    """A pinned segment keeps its locked clip, up to date (or restored), when its inputs
+    changed and the clip can be had; ``None`` when nothing changed (the usual answer) or
+    the clip is gone (it is generated again)."""
+    ref = reference if isinstance(reference, str) else None
+    if reference is not _UNKNOWN:
+        keys = take_keys(work.prompt, work.settings, work.takes, ref)
+        if keys[work.take] == entry.key:
+            return None
+    reasons = []
+    if reference is _UNKNOWN or entry.reference != ref:
+        reasons.append(Reason("pinned"))
+    edited = _edits(work, entry)
+    if edited:
+        reasons.append(Reason("pinned_edited", ", ".join(edited)))
+    if not reasons:
+        reasons.append(Reason("pinned"))
+    if cache.built(work.label, entry.output):
+        return _row(work, Status.UP_TO_DATE, tuple(reasons), entry.key)
+    if cache.available(entry.key):
+        return _row(work, Status.RESTORE, (*reasons, Reason("not_in_build")), entry.key)
+    return None
+
+
+def _edits(work: _Work, entry: LockEntry) -> list[str]:
+    """What the manifest changed about the segment itself since the lock's clip."""
+    changed = ["prompt"] if entry.prompt != work.prompt else []
+    changed += [k for k in IDENTITY_SETTINGS if entry.settings.get(k) != work.settings.get(k)]
+    return changed + (["take"] if entry.take != work.take else [])
 
 
 def _footage(step: SegmentStep) -> SegmentForecast:
@@ -238,31 +425,34 @@ def _footage(step: SegmentStep) -> SegmentForecast:
 
 
 def _generate(
-    step: SegmentStep,
+    work: _Work,
     takes: tuple[int, ...],
     reasons: tuple[Reason, ...],
     key: str | None,
-    price: Price | None,
 ) -> SegmentForecast:
-    seconds = step.segment.seconds * len(takes)
-    cost = None if price is None else round(seconds * price.per_second, 6)
-    return SegmentForecast(step.segment.id, Status.GENERATE, reasons, takes, seconds, cost, key)
+    units = work.units * len(takes)
+    cost = None if work.unit_price is None else round(units * work.unit_price, 6)
+    seconds = units if work.kind == "segment" else 0.0
+    return SegmentForecast(
+        work.label, Status.GENERATE, reasons, takes, seconds, cost, key, work.kind
+    )
 
 
 def _why(
-    step: SegmentStep, entry: LockEntry | None, ref: str | None, missing: tuple[int, ...]
+    work: _Work, entry: LockEntry | None, ref: str | None, missing: tuple[int, ...]
 ) -> tuple[Reason, ...]:
     """Compare with what the lock says was built last time."""
     if entry is None:
         return (Reason("new"),)
     reasons = []
-    if entry.prompt != step.prompt:
-        reasons.append(Reason("prompt_changed", step.template))
-    changed = [k for k in IDENTITY_SETTINGS if entry.settings.get(k) != step.settings.get(k)]
+    if entry.prompt != work.prompt:
+        reasons.append(Reason("prompt_changed", work.template))
+    changed = [k for k in IDENTITY_SETTINGS if entry.settings.get(k) != work.settings.get(k)]
     if changed:
         reasons.append(Reason("settings_changed", ", ".join(changed)))
     if entry.reference != ref:
-        reasons.append(Reason("reference_changed"))
+        code = "pictures_changed" if work.kind == "keyframe" else "reference_changed"
+        reasons.append(Reason(code))
     if not reasons:
         known = set(entry.takes) | {entry.take}
         new = [n for n in missing if n not in known]

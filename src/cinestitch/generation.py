@@ -17,6 +17,11 @@ and project that shares the cache):
 
 A journaled job is never submitted again while the provider still knows it, whatever
 ``CINESTITCH_RESUBMIT`` says: resubmission is only for jobs that cannot be resumed.
+
+A keyframe's still (``kind: image``) is obtained the same way, under its label
+(``keyframe:<id>``); its pixel digest is recorded in the cache and the lock, so the plan can
+key the segments between keyframes before they are built. A pinned segment keeps the clip
+its lock entry names (from build/ or the cache) and is generated only when that is gone.
 """
 
 from __future__ import annotations
@@ -42,15 +47,18 @@ from cinestitch.errors import BudgetError, GenerationFailedError, JobNotFoundErr
 from cinestitch.explain import dollars
 from cinestitch.frozen import guard_submit
 from cinestitch.keys import reference_identity, short, take_keys
+from cinestitch.labels import keyframe_of
 from cinestitch.ledger import LedgerLine, append_ledger, build_spend, read_approved
 from cinestitch.lock import LockEntry, TakeRecord, write_pending_entry, write_pending_spend
 from cinestitch.oserrors import describe_os_error
+from cinestitch.plan import STILL_VIEW
 from cinestitch.providers import get_provider
 from cinestitch.providers.base import (
     GenerationRequest,
     JobHandle,
     JobState,
     JobStatus,
+    Kind,
     LookupResult,
     Provider,
     Transport,
@@ -110,6 +118,27 @@ class SegmentJob:
     """The provider's name for that clip (found when the segment is built)."""
     remote_cache: str | None = None
     """The remote cache's URL, consulted after the local one in ``cache_dir``."""
+    kind: Kind = "video"
+    """``image``: a keyframe's still (``segment_id`` is then its label, ``keyframe:<id>``)."""
+    reference_images: tuple[Path, ...] = ()
+    """The characters' pictures the request carries, in order."""
+    pin: bool = False
+    """Keep the clip the lock entry names when it can be had (``pin: true``)."""
+
+    @property
+    def task(self) -> str:
+        """The doit task that obtains it: ``generate:<id>``, or the keyframe's label."""
+        return self.segment_id if keyframe_of(self.segment_id) else f"generate:{self.segment_id}"
+
+    @property
+    def what(self) -> str:
+        keyframe = keyframe_of(self.segment_id)
+        return f"keyframe '{keyframe}'" if keyframe else f"segment '{self.segment_id}'"
+
+    @property
+    def units(self) -> float:
+        """What a take is paid by: its seconds, or one picture."""
+        return 1.0 if self.kind == "image" else float(self.settings["seconds"])
 
     @property
     def store(self) -> GenerationStore:
@@ -140,11 +169,17 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     record it for the lock; returns the takes' run records in take order."""
     from cinestitch.media import pixel_digest  # decoding only when a segment is built
 
+    store = job.store
+    if job.pin and job.locked is not None:
+        kept = _keep_pinned(job, store)
+        if kept is not None:
+            reporter.line("pinned: keeps its clip from the lock")
+            return kept
     reference = pixel_digest(job.reference) if job.reference is not None else None
     end = pixel_digest(job.end_image) if job.end_image is not None else None
-    reference = reference_identity(reference, end, job.extends is not None)
+    cast = tuple(pixel_digest(p) for p in job.reference_images)
+    reference = reference_identity(reference, end, job.extends is not None, cast)
     keys = take_keys(job.prompt, job.settings, job.takes, reference)
-    store = job.store
     if job.extends is not None:
         job = replace(job, extend_uri=_upstream_uri(job, store))
     records: list[RunRecord] = []
@@ -153,7 +188,7 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
         records.append(got.record)
         paid = got.source in ("generated", "resumed")
         cost = (got.record.cost_usd or 0.0) if paid else 0.0
-        if cost:  # counted at once, so a later take failing does not lose what this one cost
+        if paid:  # counted at once, so a later take failing does not lose what this one cost
             write_pending_spend(job.lock_pending, job.segment_id, cost)
         seconds = float(job.settings["seconds"])
         line = LedgerLine(job.segment_id, take, got.source, job.settings["provider"], seconds, cost)
@@ -162,10 +197,42 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
     if job.takes > 1:
         for record, path in zip(records, job.take_clips, strict=True):
             _place(store, record, path)
+    pixels = None
+    if job.kind == "image":  # what the segments between keyframes are keyed by
+        pixels = pixel_digest(job.clip)
+        store.put_frame_digest(records[job.take - 1].output, STILL_VIEW, pixels)
     source = file_digest(job.reference_clip) if job.reference_clip is not None else None
-    write_pending_entry(
-        job.lock_pending, job.segment_id, _lock_entry(job, reference, source, records)
-    )
+    entry = _lock_entry(job, reference, source, records, pixels)
+    write_pending_entry(job.lock_pending, job.segment_id, entry)
+    return records
+
+
+def _keep_pinned(job: SegmentJob, store: GenerationStore) -> list[RunRecord] | None:
+    """Every take the lock entry names, put in place from build/ or the cache; ``None``
+    when one is in neither (the segment is then generated as the plan said)."""
+    entry = job.locked
+    assert entry is not None
+    wanted = [(job.clip, entry.key, entry.output, entry.take)]
+    wanted += [
+        (job.take_clips[n - 1], t.key, t.output, n)
+        for n, t in sorted(entry.takes.items())
+        if n <= len(job.take_clips)
+    ]
+    records = []
+    for path, key, output, take in wanted:
+        record = RunRecord(
+            key, output, entry.provider, entry.model, entry.job_id, None, None, 0.0,
+            __version__, job.segment_id, take,
+        )  # fmt: skip
+        if not (path.is_file() and file_digest(path) == output):
+            found = store.lookup(key)
+            if found is None or found.output != output:
+                return None
+            _place(store, found, path)
+        records.append(record)
+    seconds = float(job.settings["seconds"])
+    line = LedgerLine(job.segment_id, entry.take, "kept", entry.provider, seconds, 0.0)
+    append_ledger(job.state_dir, job.build_id, line)
     return records
 
 
@@ -200,7 +267,11 @@ def _place(store: GenerationStore, record: RunRecord, dest: Path) -> None:
 
 
 def _lock_entry(
-    job: SegmentJob, reference: str | None, reference_source: str | None, records: list[RunRecord]
+    job: SegmentJob,
+    reference: str | None,
+    reference_source: str | None,
+    records: list[RunRecord],
+    pixels: str | None = None,
 ) -> LockEntry:
     chosen = records[job.take - 1]
     takes = (
@@ -221,6 +292,7 @@ def _lock_entry(
         reference=reference,
         reference_source=reference_source,
         takes=takes,
+        pixels=pixels,
     )
 
 
@@ -351,8 +423,8 @@ def _resume(
 
 
 def _estimate(job: SegmentJob) -> float | None:
-    per_second = job.budgets.per_second
-    return None if per_second is None else per_second * float(job.settings["seconds"])
+    per_unit = job.budgets.per_second  # a still's price is per picture
+    return None if per_unit is None else per_unit * job.units
 
 
 def _guard_budget(job: SegmentJob, take: int) -> None:
@@ -403,6 +475,8 @@ def _request(job: SegmentJob, take: int) -> GenerationRequest:
         take=take,
         end_image=job.end_image,
         extend_from=job.extend_uri,
+        kind=job.kind,
+        reference_images=job.reference_images,
     )
 
 
@@ -528,7 +602,7 @@ def _wait(
 ) -> tuple[JobStatus, JobHandle]:
     """Poll at the provider's cadence until the job is final, within ``job_timeout``."""
     seconds = float(job.settings["seconds"])
-    detail = f"{provider.name} {seconds:g} s"
+    detail = f"{provider.name} still" if job.kind == "image" else f"{provider.name} {seconds:g} s"
     deadline = time.monotonic() + job.transport.job_timeout
     while True:
         try:

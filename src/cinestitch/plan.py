@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 from cinestitch.finish_plan import clip_extras, colour_anchor, finished_stitch, stitch_extras
+from cinestitch.labels import keyframe_label, keyframe_of
 from cinestitch.lock import LOCK_NAME
-from cinestitch.manifest.model import Project, Segment
+from cinestitch.manifest.model import Keyframe, Project, ProviderSpec, Segment
 from cinestitch.media.fit import FitMode
 from cinestitch.media.types import AudioBed, ClipSpec, EncoderSettings, StitchPlan
 
 BUILD_DIR = "build"
 STATE_DIR = ".cinestitch"
+STILL_VIEW = "still"
+"""The name of a keyframe's pixel-digest record in the cache (a still is its own frame)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,15 @@ class BuildPaths:
 
     def contact_sheet(self, segment_id: str) -> Path:
         return self.build / "takes" / f"{segment_id}.contact.png"
+
+    def keyframe(self, keyframe_id: str) -> Path:
+        """A generated keyframe's still."""
+        return self.build / "keyframes" / f"{keyframe_id}.png"
+
+    @property
+    def keyframe_sheet(self) -> Path:
+        """Every keyframe side by side, for approval before any clip is paid."""
+        return self.build / "keyframes" / "contact.png"
 
     @property
     def storyboard(self) -> Path:
@@ -133,6 +145,35 @@ class SegmentStep:
     """The project's video this segment plays (``clip:``): it is never generated."""
     anchor: str | None = None
     """The segment whose colour this one's clip is matched to when conformed, if any."""
+    reference_images: tuple[Path, ...] = ()
+    """The pictures of the characters who appear, in the order they are sent."""
+    keyframes: tuple[str, ...] = ()
+    """The keyframes it runs between (``between``): its reference is the first one's still
+    and its end image the second's; it depends on no other segment."""
+    pin: bool = False
+    """Keep the locked clip whatever changed upstream (``pin: true``)."""
+
+
+@dataclass(frozen=True)
+class KeyframeStep:
+    """What making one keyframe involves (nothing, for a picture in the project)."""
+
+    keyframe: Keyframe
+    prompt: str
+    template: str
+    settings: dict[str, Any]
+    """The generation settings of a still (``kind: image``; no length, no rate)."""
+    image: Path
+    """Where the still is: the project's picture, or ``build/keyframes/<id>.png``."""
+    reference_images: tuple[Path, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return keyframe_label(self.keyframe.id)
+
+    @property
+    def generated(self) -> bool:
+        return self.keyframe.generated
 
 
 @dataclass(frozen=True)
@@ -142,9 +183,20 @@ class BuildPlan:
     steps: tuple[SegmentStep, ...]
     stitch: StitchPlan
     output: Path
+    keyframes: tuple[KeyframeStep, ...] = ()
 
     def step(self, segment_id: str) -> SegmentStep:
         return next(s for s in self.steps if s.segment.id == segment_id)
+
+    def keyframe_step(self, keyframe_id: str) -> KeyframeStep:
+        return next(k for k in self.keyframes if k.keyframe.id == keyframe_id)
+
+    def provider_of(self, name: str) -> ProviderSpec:
+        """Who generates a segment (by id) or a keyframe (by label)."""
+        keyframe = keyframe_of(name)
+        if keyframe is not None:
+            return self.keyframe_step(keyframe).keyframe.provider
+        return self.step(name).segment.provider
 
     def source(self, segment_id: str) -> Path:
         """The clip a segment's conform and frame steps read: the generated one, or the
@@ -189,6 +241,41 @@ def plan_build(project: Project) -> BuildPlan:
         steps=steps,
         stitch=plan_stitch(project, paths),
         output=project.root / project.output.path,
+        keyframes=tuple(_plan_keyframe(project, paths, k) for k in project.keyframes),
+    )
+
+
+def still_settings(project: Project, keyframe: Keyframe) -> dict[str, Any]:
+    """A keyframe's generation settings: a still of the output's size (no length, no rate,
+    so changing the output's frame rate regenerates no keyframe)."""
+    out, spec = project.output, keyframe.provider
+    return {
+        "provider": spec.name,
+        "model": spec.model,
+        "options": dict(spec.options),
+        "size": f"{out.width}x{out.height}",
+        "fps": 0,
+        "seconds": 0.0,
+        "seed": keyframe.seed,
+        "kind": "image",
+    }
+
+
+def keyframe_image(project: Project, paths: BuildPaths, keyframe_id: str) -> Path:
+    """Where keyframe ``keyframe_id``'s still is (a picture of the project, or the build's)."""
+    keyframe = project.keyframe(keyframe_id)
+    return project.root / keyframe.image if keyframe.image else paths.keyframe(keyframe_id)
+
+
+def _plan_keyframe(project: Project, paths: BuildPaths, k: Keyframe) -> KeyframeStep:
+    prompt = project.prompts.get(keyframe_label(k.id))
+    return KeyframeStep(
+        keyframe=k,
+        prompt=prompt.text if prompt else "",
+        template=prompt.template if prompt else (k.image or ""),
+        settings=still_settings(project, k) if k.generated else {},
+        image=keyframe_image(project, paths, k.id),
+        reference_images=tuple(project.root / p for p in project.cast_images(k.characters)),
     )
 
 
@@ -215,7 +302,12 @@ def _plan_segment(
         reference = paths.frame(ref.value)
     elif ref.kind == "image" and ref.value:
         reference = project.root / ref.value
+    elif ref.kind == "keyframe" and s.between:
+        reference = keyframe_image(project, paths, s.between[0])
     upstream = ref.value if ref.kind == "segment" else None
+    end_image = project.root / s.end_frame if s.end_frame else None
+    if s.end_keyframe is not None:
+        end_image = keyframe_image(project, paths, s.end_keyframe)
     return SegmentStep(
         segment=s,
         prompt=project.prompts[s.id].text,
@@ -225,10 +317,13 @@ def _plan_segment(
         reference_segment=upstream,
         upstream_sharpest_of=project.segment(upstream).sharpest_of if upstream else 1,
         needs_frame=needs_frame,
-        end_image=project.root / s.end_frame if s.end_frame else None,
+        end_image=end_image,
         footage=project.root / s.clip if s.clip else None,
         anchor=colour_anchor(project, s),
         extend=bool(s.extend) and upstream is not None,
+        reference_images=tuple(project.root / p for p in project.cast_images(s.characters)),
+        keyframes=s.between if ref.kind == "keyframe" else (),
+        pin=s.pin,
     )
 
 

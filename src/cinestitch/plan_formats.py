@@ -21,6 +21,8 @@ STATUS_CODES = {
     Status.RESTORE: "from_cache",
     Status.RESUME: "resume_job",
     Status.GENERATE: "generate",
+    Status.FOOTAGE: "footage",
+    Status.PICTURE: "picture",
 }
 
 
@@ -31,6 +33,7 @@ def build_plan_json(
     segments = [
         {
             "id": s.segment_id,
+            "kind": s.kind,
             "status": STATUS_CODES[s.status],
             "status_text": s.status.value,
             "reasons": [{"code": r.code, "detail": r.detail, "text": str(r)} for r in s.reasons],

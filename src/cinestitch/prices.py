@@ -52,3 +52,38 @@ def find_price(
     if tier not in tiers:
         return None
     return Price(float(tiers[tier]), f"{provider} list price as of {entry['as_of']}")
+
+
+MEGAPIXEL = 1024 * 1024
+
+
+def find_still_price(provider: str, model: str, width: int, height: int) -> Price | None:
+    """The price of one still (a keyframe) of ``width`` x ``height``, in ``per_second``'s
+    place (USD per picture), or ``None`` when nobody knows it. Image models are priced per
+    picture (``per_image``: flat, or by size tier) or per megapixel; a provider whose every
+    listed price is zero (the animatic, your own server) is free."""
+    entry = price_table()["providers"].get(provider)
+    if entry is None:
+        return None
+    models = entry["models"]
+    prices = models.get(model) or models.get("*")
+    source = f"{provider} list price as of {entry['as_of']}"
+    if prices is None:
+        return None
+    if "per_image" in prices:
+        return Price(_tiered(prices["per_image"], width * height), source)
+    if "per_megapixel" in prices:
+        megapixels = -(-width * height // MEGAPIXEL)  # rounded up, as the table says
+        return Price(round(float(prices["per_megapixel"]) * megapixels, 6), source)
+    if all(v == 0 for m in models.values() for v in m.values() if isinstance(v, int | float)):
+        return Price(0.0, source)
+    return None
+
+
+def _tiered(rates: Any, pixels: int) -> float:
+    if not isinstance(rates, list):
+        return float(rates)
+    for row in rates:
+        if int(row["up_to_pixels"]) >= pixels:
+            return float(row["usd"])
+    return float(rates[-1]["usd"])

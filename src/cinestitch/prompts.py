@@ -96,7 +96,7 @@ def render_prompts(project: Project) -> tuple[dict[str, RenderedPrompt], list[Pr
     ends = time.monotonic() + PROJECT_SECONDS
     for keyframe in project.keyframes:
         left = ends - time.monotonic()
-        if keyframe.template is None and keyframe.inline_prompt is None or left <= 0:
+        if (keyframe.template is None and keyframe.inline_prompt is None) or left <= 0:
             continue  # a picture in the project has no prompt; a slow project is said below
         found = _render_keyframe(env, project, keyframe, min(SEGMENT_SECONDS, left))
         if isinstance(found, Problem):

@@ -52,8 +52,12 @@ class SeamScore:
     at: float
     """Seconds into the video where the segment after it begins."""
     fresh: bool
-    """The segment after it does not start from the last frame of the one before."""
+    """The segment after it does not start from the last frame of the one before (nor from
+    the keyframe the one before ends on)."""
     flagged: bool
+    pinned: bool = False
+    """The segment after it is pinned: it kept its clip when what it starts from changed,
+    so this seam measures how far the two now differ."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,15 @@ def chain_start(plan: BuildPlan, segment_id: str) -> str:
     return current
 
 
+def _joined(plan: BuildPlan, before: str, after: str) -> bool:
+    """The segment after starts where the one before ends: from its last frame, or on the
+    keyframe it ends on."""
+    step, prior = plan.step(after), plan.step(before)
+    if step.reference_segment == before:
+        return True
+    return bool(step.keyframes) and prior.segment.end_keyframe == step.keyframes[0]
+
+
 def delta_e(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
     """CIE76 colour difference of two L*a*b* colours."""
     return math.dist(a, b)
@@ -124,8 +137,9 @@ def build_seam_report(plan: BuildPlan, measures: Measures) -> SeamReport:
                 ssim,
                 psnr,
                 measures.starts.get(after.id, 0.0),
-                plan.step(after.id).reference_segment != before.id,
+                not _joined(plan, before.id, after.id),
                 ssim < review.seam_threshold,
+                after.pin,
             )
         )
     drift = []
@@ -150,7 +164,9 @@ def format_seam_table(report: SeamReport) -> str:
         if d is not None and d.chain_start == s.after:
             drift = "0.0 (starts a chain)"
         notes = [n for n in ("JUMP" if s.flagged else "", "DRIFT" if d and d.flagged else "") if n]
-        if s.fresh:
+        if s.pinned:
+            notes.append(f"{s.after} is pinned")
+        elif s.fresh:
             notes.append(f"{s.after} starts fresh")
         rows.append(
             (
@@ -186,6 +202,8 @@ def format_flags(report: SeamReport) -> str | None:
         out.append(f"{len(seams)} {noun} (continuity below {report.seam_threshold:g}):")
         for s in seams:
             why = f" — {s.after} starts fresh" if s.fresh else ""
+            if s.pinned:
+                why = f" — {s.after} is pinned: it kept its clip when what it starts from changed"
             seam = f"{s.before} → {s.after}"
             out.append(
                 f"   {seam:<22} SSIM {s.ssim:.3f}, {s.psnr:.1f} dB "
@@ -196,6 +214,8 @@ def format_flags(report: SeamReport) -> str | None:
         out.append(f"{len(drift)} {noun} in colour (Delta E above {report.drift_threshold:g}):")
         for d in drift:
             out.append(f"   {d.segment:<22} Delta E {d.delta_e:.1f} from {d.chain_start}")
+    if any(s.pinned for s in seams):
+        out.append("   → unpin a pinned shot (remove pin) to make it again from its new start;")
     out.append("   → chain the shot (reference: previous), cover the seam with a crossfade,")
     out.append("     or set review: thresholds in the manifest; `doit seams` shows every seam")
     return "\n".join(out)

@@ -10,6 +10,7 @@ per segment.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,16 @@ from cinestitch.cache.remote import is_url
 from cinestitch.cache.tiers import TieredStore, note_unasked, open_cache
 from cinestitch.digests import DigestMemo
 from cinestitch.errors import CinestitchError
-from cinestitch.forecast import Forecast, forecast_build
+from cinestitch.forecast import Forecast, Pictures, forecast_build
+from cinestitch.labels import keyframe_of
 from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
-from cinestitch.plan import BuildPaths, BuildPlan, frame_view
-from cinestitch.prices import Price, find_price
+from cinestitch.plan import STILL_VIEW, BuildPaths, BuildPlan, frame_view
+from cinestitch.prices import Price, find_price, find_still_price
 
 CACHE_ENV = "CINESTITCH_CACHE"
+ONLY_ENV = "CINESTITCH_ONLY"
+"""``keyframes``: this build makes only the keyframes (``cinestitch keyframes``), so its
+budget step plans, prices and approves only them."""
 
 
 def cache_setting(plan: BuildPlan) -> str | None:
@@ -77,6 +82,18 @@ def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
     return prices
 
 
+def still_prices(plan: BuildPlan) -> dict[str, float | None]:
+    """Each generated keyframe's price per picture, by label."""
+    out = plan.project.output
+    found = {}
+    for ks in plan.keyframes:
+        if ks.generated:
+            spec = ks.keyframe.provider
+            price = find_still_price(spec.name, spec.model, out.width, out.height)
+            found[ks.label] = price.per_second if price is not None else None
+    return found
+
+
 def load_current_lock(paths: BuildPaths) -> Lock:
     """The lock with the pending entries of an unfinished build applied."""
     return apply_pending(load_lock(paths.lock), read_pending(paths.lock_pending))
@@ -118,6 +135,9 @@ class ProjectState:
                     self.memo.digest(paths.take_clip(sid, n)) == take.output
                 ):
                     self._kept[take.key] = take.output
+        for keyframe, entry in self.lock.keyframes.items():
+            if self.memo.digest(paths.keyframe(keyframe)) == entry.output:
+                self._kept.setdefault(entry.key, entry.output)
         self.memo.save()
 
     # The forecast's CacheView.
@@ -147,7 +167,13 @@ class ProjectState:
         return record.output if record is not None and self.store.is_damaged(key) else None
 
     def built(self, segment_id: str, output: str) -> bool:
-        return self.memo.digest(self.plan.paths.clip(segment_id)) == output
+        keyframe = keyframe_of(segment_id)
+        paths = self.plan.paths
+        path = paths.keyframe(keyframe) if keyframe is not None else paths.clip(segment_id)
+        return self.memo.digest(path) == output
+
+    def still_of(self, output: str) -> str | None:
+        return self.store.frame_digest(output, STILL_VIEW)
 
     def kept_output(self, key: str) -> str | None:
         """The digest of the clip in build/ for ``key`` that the lock vouches for."""
@@ -160,6 +186,7 @@ class ProjectState:
             step.segment.id: digest
             for step in plan.steps
             if step.end_image is not None
+            and not step.keyframes  # a keyframe's still: its digest is the forecast's to know
             and (digest := self.memo.pixels(step.end_image)) is not None
         }
         footage = {
@@ -170,8 +197,9 @@ class ProjectState:
         if footage:
             self.memo.save()
         forecast = forecast_build(
-            plan, self.lock, self, digests, project_price(plan), step_prices(plan), ends, footage
-        )
+            plan, self.lock, self, digests, project_price(plan), step_prices(plan), ends, footage,
+            project_pictures(plan, self.memo), still_prices(plan),
+        )  # fmt: skip
         return note_unasked(forecast, self.store)
 
 
@@ -180,12 +208,32 @@ def image_digests(plan: BuildPlan, memo: DigestMemo) -> dict[str, str]:
     signature, so a no-op build decodes no image)."""
     found: dict[str, str] = {}
     for step in plan.steps:
-        if step.reference is not None and step.reference_segment is None:
+        if step.reference is not None and step.reference_segment is None and not step.keyframes:
             digest = memo.pixels(step.reference)
             if digest is not None:
                 found[step.segment.id] = digest
     memo.save()
     return found
+
+
+def project_pictures(plan: BuildPlan, memo: DigestMemo) -> Pictures:
+    """Pixel digests of the keyframes that are pictures and of the characters' pictures
+    (memoised by file signature, like the reference images)."""
+    if not plan.keyframes and not plan.project.characters:
+        return Pictures()
+    images = {}
+    for ks in plan.keyframes:
+        if not ks.generated and (digest := memo.pixels(ks.image)) is not None:
+            images[ks.keyframe.id] = digest
+    cast: dict[str, tuple[str, ...] | None] = {}
+    owners = [(s.segment.id, s.reference_images) for s in plan.steps]
+    owners += [(ks.label, ks.reference_images) for ks in plan.keyframes]
+    for name, pictures in owners:
+        if pictures:
+            digests = [memo.pixels(p) for p in pictures]
+            cast[name] = None if None in digests else tuple(d for d in digests if d)
+    memo.save()
+    return Pictures(images, cast)
 
 
 _FORECASTS: dict[int, tuple[BuildPlan, Forecast, Lock]] = {}
@@ -221,3 +269,11 @@ def is_generated(plan: BuildPlan, segment_id: str) -> bool:
     except (CinestitchError, OSError):
         return False
     return forecast.is_up_to_date(segment_id)
+
+
+def scoped_forecast(forecast: Forecast) -> Forecast:
+    """The forecast of what this build was asked to make: only the keyframes' rows when
+    ``CINESTITCH_ONLY=keyframes``, else all of it."""
+    if os.environ.get(ONLY_ENV, "").strip() != "keyframes":
+        return forecast
+    return dataclasses.replace(forecast, segments=tuple(forecast.keyframes))

@@ -30,6 +30,7 @@ from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.finish_plan import sfx_files, speed_settings
 from cinestitch.handoff import handoff_paths, has_edl
+from cinestitch.keyframe_tasks import keyframe_tasks
 from cinestitch.lock import Lock
 from cinestitch.manifest import load_project
 from cinestitch.manifest.load import remember_valid
@@ -146,6 +147,7 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
         raise SystemExit(EXIT_PROJECT_ERROR) from None
     yield budget_task(plan)
     shared = Shared.of(plan)
+    yield from keyframe_tasks(plan, lock, shared.build_id)
     generated = [step for step in plan.steps if step.footage is None]  # not `clip:` ones
     yield from _group("render", "Write each segment's rendered prompt and settings to build/.")
     for step in generated:
@@ -251,6 +253,7 @@ def generate_task(
 ) -> TaskDict:
     sid = step.segment.id
     deps = [p for p in (step.reference, step.end_image) if p is not None]
+    deps += step.reference_images
     takes = step.segment.takes
     # the job is made when the step runs, from what is known now (the lock as this build
     # found it): a build that generates nothing makes no job
@@ -311,6 +314,8 @@ def segment_job(
         end_image=step.end_image,
         extends=step.reference_segment if step.extend else None,
         remote_cache=shared.remote_cache,
+        reference_images=step.reference_images,
+        pin=step.pin,
     )
 
 
