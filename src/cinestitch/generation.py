@@ -188,7 +188,7 @@ def run_segment(job: SegmentJob, reporter: ProgressReporter) -> list[RunRecord]:
         records.append(got.record)
         paid = got.source in ("generated", "resumed")
         cost = (got.record.cost_usd or 0.0) if paid else 0.0
-        if paid:  # counted at once, so a later take failing does not lose what this one cost
+        if cost:  # counted at once, so a later take failing does not lose what this one cost
             write_pending_spend(job.lock_pending, job.segment_id, cost)
         seconds = float(job.settings["seconds"])
         line = LedgerLine(job.segment_id, take, got.source, job.settings["provider"], seconds, cost)

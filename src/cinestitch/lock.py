@@ -77,9 +77,10 @@ class LockEntry:
     """Every take, when the segment asks for more than one."""
     spent_usd: float = 0.0
     """What generating this segment has cost over all builds."""
-    generations: int = 0
-    """Takes paid for over all builds (regenerations and other takes included; counted
-    since cinestitch began to count them)."""
+    paid_takes: int = 0
+    """Takes that cost something, over all builds (regenerations and other takes included;
+    counted since cinestitch began to count them; a free provider's are not, so a free
+    rebuild leaves the lock as it was)."""
     pixels: str | None = None
     """For a keyframe: the digest of the still's decoded pixels (what the keys of the
     segments that start or end on it record)."""
@@ -126,9 +127,9 @@ class Lock:
         the old one."""
         old = self.entry(name)
         base = old.spent_usd if old is not None else 0.0
-        made = old.generations if old is not None else 0
+        made = old.paid_takes if old is not None else 0
         chosen = old if old is not None and old.same_clips(entry) else entry
-        chosen = replace(chosen, spent_usd=round(base + spent, 6), generations=made)
+        chosen = replace(chosen, spent_usd=round(base + spent, 6), paid_takes=made)
         return self._with(name, chosen)
 
     def spending(self, name: str, amount: float, takes: int = 0) -> Lock:
@@ -138,7 +139,7 @@ class Lock:
         if old is None:
             return self
         spent = round(old.spent_usd + amount, 6)
-        return self._with(name, replace(old, spent_usd=spent, generations=old.generations + takes))
+        return self._with(name, replace(old, spent_usd=spent, paid_takes=old.paid_takes + takes))
 
 
 class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
@@ -153,7 +154,7 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
 _Dumper.add_representer(str, _str)
 
 
-_UNSET = {"generations": 0, "pixels": None}
+_UNSET = {"paid_takes": 0, "pixels": None}
 """Fields written only when they say something (older locks never had them)."""
 
 
@@ -263,8 +264,8 @@ def write_pending_entry(directory: Path, name: str, entry: LockEntry) -> None:
 
 
 def write_pending_spend(directory: Path, name: str, amount: float, takes: int = 1) -> None:
-    """Record a paid take's cost (and that it was generated) at once, so a later failure
-    does not lose it."""
+    """Record a paid take's cost (and that one more take was paid for) at once, so a later
+    failure does not lose it."""
     data = {"kind": "spend", "segment": name, "amount": amount, "takes": takes}
     file = f"{file_stem(name)}.spend-{uuid.uuid4().hex[:12]}.json"
     write_text_atomic(directory / file, json.dumps(data) + "\n")

@@ -75,10 +75,10 @@ def test_labels_name_keyframes_apart_from_segments() -> None:
 
 def test_a_lock_without_keyframes_reads_and_writes_as_before() -> None:
     """A lock with segments only has no keyframes section, and entries carry no pixels or
-    generations lines until they say something."""
+    paid_takes lines until they say something."""
     lock = Lock({"s1": entry()})
     text = render_lock(lock)
-    assert "keyframes" not in text and "pixels" not in text and "generations" not in text
+    assert "keyframes" not in text and "pixels" not in text and "paid_takes" not in text
     assert parse_lock(text) == lock
 
 
@@ -97,23 +97,23 @@ def test_keyframes_have_their_own_section() -> None:
     assert again.spent_usd == 0.54
 
 
-def test_pending_keyframe_entries_and_generations_merge(tmp_path: Path) -> None:
-    """A build's pending keyframe entry and every paid take (free ones too) are folded into
-    the lock once: spend and generations add up, the files go."""
+def test_pending_keyframe_entries_and_paid_takes_merge(tmp_path: Path) -> None:
+    """A build's pending keyframe entry and every paid take are folded into the lock once:
+    spend and paid takes add up, the files go."""
     pending = tmp_path / "pending"
     write_pending_entry(pending, "keyframe:dawn", entry("k2", "o2", pixels="p2"))
     write_pending_spend(pending, "keyframe:dawn", 0.04)
     write_pending_entry(pending, "s1", entry())
-    write_pending_spend(pending, "s1", 0.0)
+    write_pending_spend(pending, "s1", 0.05)
     write_pending_spend(pending, "s1", 0.25)
     assert all(":" not in p.name for p in pending.iterdir())
     seen = apply_pending(Lock(), read_pending(pending))
-    assert seen.keyframes["dawn"].generations == 1 and seen.segments["s1"].generations == 2
+    assert seen.keyframes["dawn"].paid_takes == 1 and seen.segments["s1"].paid_takes == 2
     lock_path = tmp_path / "cinestitch.lock"
     merged = merge_pending(lock_path, pending, tmp_path / "mutex")
-    assert merged is not None and merged.spent_usd == 0.29
+    assert merged is not None and merged.spent_usd == 0.34
     assert list(pending.glob("*.json")) == []
     text = lock_path.read_text()
-    assert "generations: 2" in text and "pixels: p2" in text
+    assert "paid_takes: 2" in text and "pixels: p2" in text
     data = json.loads(json.dumps(parse_lock(text).keyframes["dawn"].settings))
     assert data == SETTINGS
