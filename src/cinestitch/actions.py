@@ -236,8 +236,12 @@ def print_ledger(plan: BuildPlan, build_id: str) -> None:
         end_build(plan, build_id)
         merged = merge_pending(paths.lock, paths.lock_pending, paths.lock_mutex)
         lines = read_ledger(paths.state, build_id)
-        spent = (merged or current_forecast(plan)[1]).spent_usd
-        text = format_ledger(lines, spent)
+        lock = merged or current_forecast(plan)[1]
+        text = format_ledger(lines, lock.spent_usd)
+        if any(x.paid for x in lines):  # what the video has cost, per second it keeps
+            from cinestitch.take_yield import build_yield, format_yield
+
+            text += "\n" + format_yield(build_yield(plan.project, lock))
     except CinestitchError as exc:
         text = f"   ledger: {exc}"
     except OSError as exc:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cinestitch.atomic import file_mode, write_text_atomic
 from cinestitch.explain import dollars
+from cinestitch.labels import keyframe_of
 
 PAID_SOURCES = ("generated", "resumed")
 """Sources that mean a provider job ran for this build."""
@@ -117,6 +118,11 @@ def failure_line(segment: str, provider: str, message: str, billed: bool) -> Led
     return LedgerLine(segment, 0, "failed", provider, 0.0, None, True, message, billed)
 
 
+def _made(line: LedgerLine) -> str:
+    """What a take made: seconds of video, or a still (a keyframe)."""
+    return "still" if keyframe_of(line.segment) is not None else f"{line.seconds:g} s"
+
+
 def format_ledger(lines: Iterable[LedgerLine], spent_total: float | None = None) -> str:
     """Per paid segment a line, then the build's total (and the project's, if known), then
     every failure with what to do about it."""
@@ -125,7 +131,7 @@ def format_ledger(lines: Iterable[LedgerLine], spent_total: float | None = None)
     failed = [x for x in lines if x.source == "failed"]
     out = [
         f"   {x.segment + (f' take {x.take}' if x.take != 1 else ''):<22} "
-        f"{x.provider} {x.seconds:g} s  {dollars(x.cost_usd)}"
+        f"{x.provider} {_made(x)}  {dollars(x.cost_usd)}"
         for x in paid
     ]
     spent = sum(x.cost_usd or 0.0 for x in paid)
