@@ -171,7 +171,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_why(args: argparse.Namespace) -> int:
     plan = plan_build(load_project(args.dir))
-    ids = [s.id for s in plan.project.segments]
+    ids = [s.id for s in plan.project.segments] + [ks.label for ks in plan.keyframes]
     if args.segment not in ids:
         print(
             f"cinestitch: no segment '{args.segment}' — segments: {', '.join(ids)}", file=sys.stderr

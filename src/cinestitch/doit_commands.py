@@ -39,13 +39,20 @@ def plan_text(plan: BuildPlan, fmt: str = "text") -> str:
 
 
 def why_text(plan: BuildPlan, segment_id: str) -> str:
+    """One segment (or keyframe, by its label ``keyframe:<id>``) in detail."""
     ids = [s.id for s in plan.project.segments]
-    if segment_id not in ids:
-        raise CinestitchError(f"no segment '{segment_id}' — segments: {', '.join(ids)}")
+    labels = [ks.label for ks in plan.keyframes]
+    if segment_id not in ids and segment_id not in labels:
+        raise CinestitchError(f"no segment '{segment_id}' — segments: {', '.join(ids + labels)}")
     forecast, lock = run_forecast(plan)
     chain = [segment_id]
-    while (up := plan.step(chain[0]).reference_segment) is not None:
-        chain.insert(0, up)
+    if segment_id in ids:
+        step = plan.step(segment_id)
+        if step.keyframes:  # the stills it starts and ends on
+            chain = [f"keyframe:{step.keyframes[0]}", segment_id]
+            chain += [f"keyframe:{k}" for k in step.keyframes[1:]]
+        while not step.keyframes and (up := plan.step(chain[0]).reference_segment):
+            chain.insert(0, up)
     return format_why(forecast, segment_id, lock.entry(segment_id), chain)
 
 
