@@ -8,6 +8,7 @@ the file when something fails.
 from __future__ import annotations
 
 import contextlib
+import errno
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -42,9 +43,24 @@ def open_input(
     try:
         yield container
     except av.FFmpegError as exc:
-        raise MediaError(f"{path}: cannot decode — {exc}") from exc
+        raise _blame(exc, path) from exc
     finally:
         container.close()
+
+
+def _blame(exc: av.FFmpegError, path: Path) -> Exception:
+    """The error about the file it concerns: a full or read-only disk met while this input
+    was open is about the output being written (an ``OSError``, said as such), not a
+    clip that cannot be decoded."""
+    code = getattr(exc, "errno", None)
+    other = getattr(exc, "filename", None)
+    if code in _WRITE_ERRNOS or (other and Path(str(other)) != path):
+        strerror = getattr(exc, "strerror", None) or str(exc)
+        return OSError(code or errno.EIO, strerror, other or str(path))
+    return MediaError(f"{path}: cannot decode — {exc}")
+
+
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES)
 
 
 def video_stream(container: InputContainer, path: Path) -> VideoStream:
