@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -33,6 +33,7 @@ import stamina
 import cinestitch
 from cinestitch.errors import (
     GenerationFailedError,
+    JobNotFoundError,
     MediaError,
     ProviderError,
     ProviderUnavailableError,
@@ -49,6 +50,7 @@ MAX_DOWNLOAD_BYTES = 2 * 1024**3
 MAX_REDIRECTS = 5
 CONNECT_TIMEOUT = 10.0
 CHUNK = 1 << 20
+T = TypeVar("T")
 
 _client: httpx.Client | None = None
 _secrets: set[str] = set()
@@ -248,6 +250,21 @@ StatusHook = Callable[[int, str], ProviderError | None]
 """An adapter's own reading of an HTTP error (status, provider's words), or ``None``."""
 
 
+def job_lost(subject: str, how: str, statuses: tuple[int, ...] = (404, 410)) -> StatusHook:
+    """The reading of a poll answered with one of ``statuses``: the server no longer knows
+    the job (``{subject} is unknown (HTTP …) — {how}; it may have been billed``)."""
+
+    def hook(status: int, said: str) -> ProviderError | None:
+        if status not in statuses:
+            return None
+        return JobNotFoundError(
+            f"{subject} is unknown (HTTP {status}: {said}) — {how}; it may have been billed",
+            may_be_billed=True,
+        )
+
+    return hook
+
+
 def status_error(
     provider: str, what: str, status: int, said: str, *, key_env: str, create: bool
 ) -> ProviderError:
@@ -283,6 +300,25 @@ def status_error(
 
 
 # -- requests --------------------------------------------------------------------------------
+
+
+def retried(call: Callable[[], T], attempts: int) -> T:
+    """``call``, tried again while it raises ``_Retry`` (after its ``Retry-After`` if it has
+    one), at most ``attempts`` times; the error of the last ``_Retry`` is raised then."""
+    try:
+        for attempt in stamina.retry_context(
+            on=retry_wait,
+            attempts=attempts,
+            timeout=None,
+            wait_initial=WAIT_INITIAL,
+            wait_max=WAIT_MAX,
+            wait_jitter=WAIT_JITTER,
+        ):
+            with attempt:
+                return call()
+    except _Retry as exc:
+        raise exc.error from None
+    raise AssertionError("unreachable: stamina either returns or raises")
 
 
 class Api:
@@ -323,21 +359,12 @@ class Api:
         **kwargs: Any,
     ) -> tuple[Any, httpx.Response]:
         """Send with retries and return (the decoded JSON body, the response)."""
-        try:
-            for attempt in stamina.retry_context(
-                on=retry_wait,
-                attempts=ATTEMPTS,
-                timeout=None,
-                wait_initial=WAIT_INITIAL,
-                wait_max=WAIT_MAX,
-                wait_jitter=WAIT_JITTER,
-            ):
-                with attempt:
-                    response = self._once(method, url, what, create, on_status, **kwargs)
-                    return self._decode(response, what, create), response
-        except _Retry as exc:
-            raise exc.error from None
-        raise AssertionError("unreachable: stamina either returns or raises")
+
+        def once() -> tuple[Any, httpx.Response]:
+            response = self._once(method, url, what, create, on_status, **kwargs)
+            return self._decode(response, what, create), response
+
+        return retried(once, ATTEMPTS)
 
     def _once(
         self,
@@ -465,22 +492,12 @@ class Api:
         about ``expected_seconds`` (``None``: any length); a bad download is fetched again,
         then reported. ``check`` replaces the video check (a still's: decode it and rewrite
         it in place as the PNG wanted); it raises ``MediaError`` for a damaged file."""
-        try:
-            for attempt in stamina.retry_context(
-                on=retry_wait,
-                attempts=DOWNLOAD_ATTEMPTS,
-                timeout=None,
-                wait_initial=WAIT_INITIAL,
-                wait_max=WAIT_MAX,
-                wait_jitter=WAIT_JITTER,
-            ):
-                with attempt:
-                    self._download_once(
-                        url, dest, expected_seconds, limit, on_status, headers, check
-                    )
-                    return
-        except _Retry as exc:
-            raise exc.error from None
+        retried(
+            lambda: self._download_once(
+                url, dest, expected_seconds, limit, on_status, headers, check
+            ),
+            DOWNLOAD_ATTEMPTS,
+        )
 
     def _download_once(
         self,

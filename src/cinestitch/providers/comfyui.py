@@ -24,7 +24,6 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 
-from cinestitch.atomic import write_text_atomic
 from cinestitch.errors import (
     GenerationFailedError,
     JobNotFoundError,
@@ -33,6 +32,13 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _http
 from cinestitch.providers import comfyui_workflow as workflows
+from cinestitch.providers._driver import (
+    HttpDriver,
+    expected_seconds,
+    overdue_status,
+    read_record,
+    write_record,
+)
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -152,10 +158,12 @@ def keyed_rows(queue: Any, history: Any) -> Iterator[tuple[str, Any]]:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class ComfyUIProvider:
+class ComfyUIProvider(HttpDriver):
     """A ComfyUI server; ``transport.base_url`` says where, ``client`` sends."""
 
     name = workflows.NAME
+    default_key_env = "provider.key_env"
+    """No key unless ``provider.key_env`` names one (a server behind an authenticating proxy)."""
 
     def __init__(
         self,
@@ -164,25 +172,19 @@ class ComfyUIProvider:
         client: httpx.Client | None = None,
         project_root: Path | None = None,
     ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self.root = api_root(transport.base_url)
         self.project_root = Path(project_root) if project_root is not None else Path.cwd()
-        auth: dict[str, str] = {}
-        if transport.key_env:
-            key = _http.read_key(self.name, transport.key_env, project_root)
-            auth = {"Authorization": f"Bearer {key.reveal()}"}
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            auth,
-            self.root,
-            transport.key_env or "provider.key_env",
-        )
+        super().__init__(work_dir, transport, client, project_root)
 
-    def __repr__(self) -> str:
-        return f"ComfyUIProvider({self.root!r})"
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
+
+    def _auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    def _connect(self, client: httpx.Client | None, project_root: Path | None) -> _http.Api:
+        if not self.transport.key_env:
+            return self._api_with({}, client)
+        return super()._connect(client, project_root)
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         options = request.options
@@ -230,9 +232,9 @@ class ComfyUIProvider:
         return self._handle(prompt_id, record)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
+        overdue = overdue_status(handle, self.transport)
+        if overdue is not None:
+            return overdue
         interval = self.transport.poll_interval or POLL_INTERVAL
         entry = self._history_entry(handle.job_id)
         if entry is not None:
@@ -254,8 +256,7 @@ class ComfyUIProvider:
         )
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        expected = handle.state.get("expected_seconds")
-        seconds = float(expected) if isinstance(expected, int | float) else None
+        seconds = expected_seconds(handle)
         file = handle.state.get("file")
         if not isinstance(file, Mapping):
             status = self.poll(handle)
@@ -284,7 +285,7 @@ class ComfyUIProvider:
     def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
         """The prompt submitted here for ``idempotency_key``, found by its key in the queue
         and the history; ``ABSENT`` when the server has no such prompt."""
-        record = self._read_record(idempotency_key)
+        record = read_record(self.work_dir, idempotency_key)
         if record is None:
             return LookupResult.UNKNOWN
         if isinstance(record.get("prompt_id"), str):
@@ -369,23 +370,8 @@ class ComfyUIProvider:
         }
         return JobHandle(self.name, prompt_id, state)
 
-    def _record_path(self, key: str) -> Path:
-        return self.work_dir / "submissions" / f"{key}.json"
-
     def _record(self, key: str, record: Mapping[str, Any]) -> None:
-        try:
-            write_text_atomic(self._record_path(key), json.dumps(record))
-        except OSError as exc:
-            raise ProviderError(
-                f"comfyui: cannot record the submission in {self.work_dir} — {exc}", no_job=True
-            ) from exc
-
-    def _read_record(self, key: str) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self._record_path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        write_record(self.name, self.work_dir, key, json.dumps(record))
 
     def _prompt_status(self) -> _http.StatusHook:
         def hook(status: int, said: str) -> ProviderError | None:

@@ -14,24 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cinestitch.errors import GenerationFailedError
 from cinestitch.providers import fal_models as models
+from cinestitch.providers._driver import expected_seconds, model_in
 from cinestitch.providers._images import PreparedImage, prepare_image, within_bytes
 from cinestitch.providers.base import (
     GenerationRequest,
     JobHandle,
     JobStatus,
-    LookupResult,
-    Transport,
 )
 from cinestitch.providers.fal_models import FalModel
 from cinestitch.providers.fal_queue import (
     POLICY_WORDS,
     POLL_INTERVAL,
     REQUEST_ERRORS,
-    FalQueue,
+    FalDriver,
     QueueStatus,
     Submitted,
     api_root,
@@ -42,7 +39,6 @@ from cinestitch.providers.fal_queue import (
     parse_queue_status,
     parse_submit,
 )
-from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 __all__ = [
     "POLICY_WORDS",
@@ -157,30 +153,13 @@ def parse_video_url(data: Any) -> str | None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class FalProvider:
+class FalProvider(FalDriver):
     """Video models on fal.ai's queue; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
 
-    def __init__(
-        self,
-        work_dir: Path,
-        transport: Transport = DEFAULT_TRANSPORT,
-        client: httpx.Client | None = None,
-        project_root: Path | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self._queue = FalQueue(self.name, transport, client, project_root)
-        self.root = self._queue.root
-        self.key_env = self._queue.key_env
-        self._api = self._queue.api
-
-    def __repr__(self) -> str:
-        return f"FalProvider({self.root!r})"
-
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
-        m = self._model(request.model)
+        m = model_in(models.MODELS, self.name, request.model)
         if m.max_prompt_chars is not None and len(request.prompt) > m.max_prompt_chars:
             raise GenerationFailedError(
                 f"fal: the prompt has {len(request.prompt)} characters; {m.family} takes "
@@ -201,29 +180,11 @@ class FalProvider:
         return self._queue.poll(handle, _video_outcome)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        expected = handle.state.get("expected_seconds")
-        seconds = float(expected) if isinstance(expected, int | float) else None
+        seconds = expected_seconds(handle)
         url = handle.state.get("video_url")
         if not isinstance(url, str):
             url = _video_url(self._queue.result(handle))
         self._api.download(url, dest, expected_seconds=seconds)
-
-    def cancel(self, handle: JobHandle) -> None:
-        """Best effort: ``PUT cancel_url`` (fal stops only requests still queued)."""
-        self._queue.cancel(handle)
-
-    def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
-        """fal's queue cannot be searched for a request."""
-        return LookupResult.UNKNOWN
-
-    def _model(self, name: str) -> FalModel:
-        try:
-            return models.model_of(name)
-        except KeyError:
-            known = ", ".join(models.MODELS)
-            raise GenerationFailedError(
-                f"fal: unknown model '{name}' — use one of {known}", no_job=True
-            ) from None
 
     def _image(self, m: FalModel, path: Path | None) -> PreparedImage | None:
         return within_bytes(prepare_image(path), m.max_image_bytes) if path is not None else None

@@ -16,22 +16,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cinestitch.errors import GenerationFailedError, JobNotFoundError
 from cinestitch.providers import _stills
 from cinestitch.providers import fal_image_models as models
+from cinestitch.providers._driver import model_in
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
     GenerationRequest,
     JobHandle,
     JobStatus,
-    LookupResult,
-    Transport,
 )
 from cinestitch.providers.fal_image_models import FalImageModel
-from cinestitch.providers.fal_queue import FalQueue, is_url
-from cinestitch.providers.spec import DEFAULT_TRANSPORT
+from cinestitch.providers.fal_queue import FalDriver, is_url
 
 MAX_IMAGE_DOWNLOAD = 64 * 1024 * 1024
 
@@ -151,33 +147,17 @@ def _image_outcome(handle: JobHandle, result: Any) -> JobHandle:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class FalImageProvider:
+class FalImageProvider(FalDriver):
     """FLUX image models on fal.ai's queue; ``transport`` says where and how."""
 
     name = models.NAME
-
-    def __init__(
-        self,
-        work_dir: Path,
-        transport: Transport = DEFAULT_TRANSPORT,
-        client: httpx.Client | None = None,
-        project_root: Path | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self._queue = FalQueue(self.name, transport, client, project_root)
-        self.root = self._queue.root
-        self.key_env = self._queue.key_env
-
-    def __repr__(self) -> str:
-        return f"FalImageProvider({self.root!r})"
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         if request.kind != "image":
             raise GenerationFailedError(
                 "fal-image makes stills, not clips — name it for keyframes only", no_job=True
             )
-        m = self._model(request.model)
+        m = model_in(models.MODELS, self.name, request.model)
         try:
             route = route_of(m, request)
         except ValueError as exc:
@@ -214,23 +194,4 @@ class FalImageProvider:
         def check(path: Path) -> None:
             _stills.finish_download(path, width, height)
 
-        self._queue.api.download(
-            url, dest, expected_seconds=None, limit=MAX_IMAGE_DOWNLOAD, check=check
-        )
-
-    def cancel(self, handle: JobHandle) -> None:
-        """Best effort: ``PUT cancel_url`` (fal stops only requests still queued)."""
-        self._queue.cancel(handle)
-
-    def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
-        """fal's queue cannot be searched for a request."""
-        return LookupResult.UNKNOWN
-
-    def _model(self, name: str) -> FalImageModel:
-        try:
-            return models.model_of(name)
-        except KeyError:
-            known = ", ".join(models.MODELS)
-            raise GenerationFailedError(
-                f"fal-image: unknown model '{name}' — use one of {known}", no_job=True
-            ) from None
+        self._api.download(url, dest, expected_seconds=None, limit=MAX_IMAGE_DOWNLOAD, check=check)

@@ -7,7 +7,8 @@ the model's owner/app, not the endpoint's sub-path. The status is 202 while the 
 queued or running and 200 when it has completed; the result then holds the output (a
 ``video``, ``images``), or an error (a content-policy rejection is a 422 with
 ``content_policy_violation``). ``FalQueue`` is the driver the video and image adapters share;
-each reads its own result.
+each reads its own result; ``FalDriver`` is the set-up, cancel and lookup their providers
+share.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from cinestitch.errors import (
     ProviderUnavailableError,
 )
 from cinestitch.providers import _http
-from cinestitch.providers.base import JobHandle, JobState, JobStatus, Transport
+from cinestitch.providers._driver import HttpDriver, overdue_status
+from cinestitch.providers.base import JobHandle, JobState, JobStatus, LookupResult, Transport
 from cinestitch.providers.fal_models import KEY_ENV, PUBLIC_BASE_URL
+from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 POLL_INTERVAL = 5.0
 """Seconds between status requests when the manifest sets none."""
@@ -142,28 +145,14 @@ Outcome = Callable[[JobHandle, Any], JobHandle]
 
 
 class FalQueue:
-    """One key's requests on fal's queue: submit, poll to the result, cancel."""
+    """One key's requests on fal's queue (``api``, at ``root``): submit, poll to the result,
+    cancel."""
 
-    def __init__(
-        self,
-        name: str,
-        transport: Transport,
-        client: httpx.Client | None,
-        project_root: Path | None,
-    ) -> None:
+    def __init__(self, name: str, transport: Transport, api: _http.Api, root: str) -> None:
         self.name = name
         self.transport = transport
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or KEY_ENV
-        key = _http.read_key(name, self.key_env, project_root)
-        self.api = _http.Api(
-            name,
-            client or _http.shared_client(),
-            transport,
-            {"Authorization": f"Key {key.reveal()}"},
-            self.root,
-            self.key_env,
-        )
+        self.api = api
+        self.root = root
 
     def submit(self, endpoint: str, body: Mapping[str, Any], state: Mapping[str, Any]) -> JobHandle:
         """Queue ``body`` at ``endpoint`` (the call that may cost money); the handle keeps
@@ -197,9 +186,9 @@ class FalQueue:
 
     def poll(self, handle: JobHandle, outcome: Outcome) -> JobStatus:
         """The request's status; once completed, its result read by ``outcome``."""
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
+        overdue = overdue_status(handle, self.transport)
+        if overdue is not None:
+            return overdue
         interval = self.transport.poll_interval or POLL_INTERVAL
         data, _ = self.api.send_json(
             "GET", self.url(handle, "status_url"), what="poll", on_status=_lost(handle)
@@ -266,17 +255,41 @@ class FalQueue:
         return hook
 
 
-def _lost(handle: JobHandle) -> _http.StatusHook:
-    def hook(status: int, said: str) -> ProviderError | None:
-        if status in (404, 410):
-            return JobNotFoundError(
-                f"fal: request {handle.job_id} is unknown (HTTP {status}: {said}) — it expired "
-                "or was made with another key; it may have been billed",
-                may_be_billed=True,
-            )
-        return None
+class FalDriver(HttpDriver):
+    """What the drivers of fal's video and image adapters share: fal's root and ``Key`` auth,
+    the queue, cancel and lookup."""
 
-    return hook
+    default_key_env = KEY_ENV
+
+    def __init__(
+        self,
+        work_dir: Path,
+        transport: Transport = DEFAULT_TRANSPORT,
+        client: httpx.Client | None = None,
+        project_root: Path | None = None,
+    ) -> None:
+        super().__init__(work_dir, transport, client, project_root)
+        self._queue = FalQueue(self.name, self.transport, self._api, self.root)
+
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
+
+    def _auth(self, key: str) -> dict[str, str]:
+        return {"Authorization": f"Key {key}"}
+
+    def cancel(self, handle: JobHandle) -> None:
+        """Best effort: ``PUT cancel_url`` (fal stops only requests still queued)."""
+        self._queue.cancel(handle)
+
+    def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
+        """fal's queue cannot be searched for a request."""
+        return LookupResult.UNKNOWN
+
+
+def _lost(handle: JobHandle) -> _http.StatusHook:
+    return _http.job_lost(
+        f"fal: request {handle.job_id}", "it expired or was made with another key"
+    )
 
 
 def _result_hook(handle: JobHandle) -> _http.StatusHook:

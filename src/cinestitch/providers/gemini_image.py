@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from cinestitch.errors import (
     GenerationFailedError,
     JobNotFoundError,
@@ -38,6 +36,7 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _http, _stills
 from cinestitch.providers import gemini_image_models as models
+from cinestitch.providers._driver import HttpDriver
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -45,10 +44,8 @@ from cinestitch.providers.base import (
     JobState,
     JobStatus,
     LookupResult,
-    Transport,
 )
 from cinestitch.providers.gemini_image_models import GeminiImageModel
-from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 API_VERSION = "v1beta"
 POLICY_REASONS = (
@@ -200,34 +197,17 @@ def refusal_text(answer: Answer) -> str | None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class GeminiImageProvider:
+class GeminiImageProvider(HttpDriver):
     """Gemini image models on the Gemini API; ``transport`` says where and how."""
 
     name = models.NAME
+    default_key_env = models.KEY_ENV
 
-    def __init__(
-        self,
-        work_dir: Path,
-        transport: Transport = DEFAULT_TRANSPORT,
-        client: httpx.Client | None = None,
-        project_root: Path | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or models.KEY_ENV
-        key = _http.read_key(self.name, self.key_env, project_root)
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            {"x-goog-api-key": key.reveal()},
-            self.root,
-            self.key_env,
-        )
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
 
-    def __repr__(self) -> str:
-        return f"GeminiImageProvider({self.root!r})"
+    def _auth(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         """Make the picture (the call that is paid) and keep it under a new job id."""

@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from cinestitch.atomic import write_text_atomic
 from cinestitch.errors import (
     GenerationFailedError,
     JobNotFoundError,
@@ -32,6 +31,13 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _http
 from cinestitch.providers import openai_models as models
+from cinestitch.providers._driver import (
+    HttpDriver,
+    expected_seconds,
+    overdue_status,
+    read_record,
+    write_record,
+)
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     Cost,
@@ -298,10 +304,11 @@ def gone_text(root: str, path: str, subject: str, answer: str, *, create: bool) 
 # -- the driver ------------------------------------------------------------------------------
 
 
-class OpenAIVideoProvider:
+class OpenAIVideoProvider(HttpDriver):
     """A ``/v1/videos`` server: OpenAI's own (retired) or a gateway (``transport.base_url``)."""
 
     name = models.NAME
+    default_key_env = models.KEY_ENV
 
     def __init__(
         self,
@@ -310,23 +317,17 @@ class OpenAIVideoProvider:
         client: httpx.Client | None = None,
         project_root: Path | None = None,
     ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
         try:
             self.dialect = models.dialect_of(transport.dialect)
         except ValueError as exc:
             raise ProviderError(f"openai: {exc}", no_job=True) from None
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or models.KEY_ENV
-        key = _http.read_key(self.name, self.key_env, project_root)
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            auth_headers(self.dialect, key.reveal()),
-            self.root,
-            self.key_env,
-        )
+        super().__init__(work_dir, transport, client, project_root)
+
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
+
+    def _auth(self, key: str) -> dict[str, str]:
+        return auth_headers(self.dialect, key)
 
     def __repr__(self) -> str:
         return f"OpenAIVideoProvider({self.root!r}, dialect={self.dialect.name!r})"
@@ -372,9 +373,9 @@ class OpenAIVideoProvider:
         return self._handle(video.id, request.seconds, sent_at)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
+        overdue = overdue_status(handle, self.transport)
+        if overdue is not None:
+            return overdue
         data, response = self._api.send_json(
             "GET",
             f"{self.jobs_url}/{handle.job_id}",
@@ -392,8 +393,7 @@ class OpenAIVideoProvider:
         return parse_status(handle, video, interval)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        expected = handle.state.get("expected_seconds")
-        seconds = float(expected) if isinstance(expected, int | float) else None
+        seconds = expected_seconds(handle)
         url = f"{self.jobs_url}/{handle.job_id}/content"
         fallback = handle.state.get("output_url")
         hook = self._status_hook(handle.job_id, create=False)
@@ -443,7 +443,7 @@ class OpenAIVideoProvider:
 
     def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
         """Find the job of a submission whose answer was lost, by listing recent jobs."""
-        record = self._read_record(idempotency_key)
+        record = read_record(self.work_dir, idempotency_key)
         if record is None:
             return LookupResult.UNKNOWN
         seconds = float(record.get("seconds", 0) or 0)
@@ -492,23 +492,9 @@ class OpenAIVideoProvider:
             },
         )
 
-    def _record_path(self, key: str) -> Path:
-        return self.work_dir / "submissions" / f"{key}.json"
-
     def _record(self, key: str, record: Mapping[str, Any]) -> None:
-        try:
-            write_text_atomic(self._record_path(key), json.dumps(record, ensure_ascii=False))
-        except OSError as exc:
-            raise ProviderError(
-                f"openai: cannot record the submission in {self.work_dir} — {exc}", no_job=True
-            ) from exc
-
-    def _read_record(self, key: str) -> dict[str, Any] | None:
-        try:
-            data = json.loads(self._record_path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return data if isinstance(data, dict) else None
+        text = json.dumps(record, ensure_ascii=False)
+        write_record(self.name, self.work_dir, key, text)
 
     def _status_hook(self, subject: str, *, create: bool) -> _http.StatusHook:
         root, path = self.root, self.dialect.path

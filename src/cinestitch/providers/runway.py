@@ -19,16 +19,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from cinestitch.errors import (
     GenerationFailedError,
-    JobNotFoundError,
     ProviderError,
     ProviderUnavailableError,
 )
 from cinestitch.providers import _http
 from cinestitch.providers import runway_models as models
+from cinestitch.providers._driver import HttpDriver, expected_seconds, model_in, overdue_status
 from cinestitch.providers._images import PreparedImage, prepare_image, within_bytes
 from cinestitch.providers.base import (
     CREDIT_USD,
@@ -38,10 +36,8 @@ from cinestitch.providers.base import (
     JobState,
     JobStatus,
     LookupResult,
-    Transport,
 )
 from cinestitch.providers.runway_models import RunwayModel
-from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 POLL_INTERVAL = 6.0
 """Seconds between polls when the manifest sets none (the SDK polls every 6 s)."""
@@ -187,42 +183,20 @@ def parse_status(handle: JobHandle, task: Task, poll_after: float, cost: Cost | 
 # -- the driver ------------------------------------------------------------------------------
 
 
-class RunwayProvider:
+class RunwayProvider(HttpDriver):
     """Runway's API; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
+    default_key_env = models.KEY_ENV
 
-    def __init__(
-        self,
-        work_dir: Path,
-        transport: Transport = DEFAULT_TRANSPORT,
-        client: httpx.Client | None = None,
-        project_root: Path | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or models.KEY_ENV
-        key = _http.read_key(self.name, self.key_env, project_root)
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            headers(key.reveal()),
-            self.root,
-            self.key_env,
-        )
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
 
-    def __repr__(self) -> str:
-        return f"RunwayProvider({self.root!r})"
+    def _auth(self, key: str) -> dict[str, str]:
+        return headers(key)
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
-        m = models.MODELS.get(request.model)
-        if m is None:
-            known = ", ".join(models.MODELS)
-            raise GenerationFailedError(
-                f"runway: unknown model '{request.model}' — use one of {known}", no_job=True
-            )
+        m = model_in(models.MODELS, self.name, request.model)
         if len(request.prompt.encode("utf-16-le")) // 2 > models.MAX_PROMPT_CHARS:
             raise GenerationFailedError(
                 f"runway: the prompt has more than {models.MAX_PROMPT_CHARS} characters — "
@@ -261,9 +235,9 @@ class RunwayProvider:
         return JobHandle(self.name, task_id, state)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
+        overdue = overdue_status(handle, self.transport)
+        if overdue is not None:
+            return overdue
         task = self._task(handle)
         credits = handle.state.get("credits")
         cost = Cost(float(credits), "credits") if isinstance(credits, int | float) else None
@@ -272,8 +246,7 @@ class RunwayProvider:
     def download(self, handle: JobHandle, dest: Path) -> None:
         """Download ``output[0]``; its signed URL expires in 24-48 h, so a refused one is
         asked for again by fetching the task."""
-        expected = handle.state.get("expected_seconds")
-        seconds = float(expected) if isinstance(expected, int | float) else None
+        seconds = expected_seconds(handle)
         url = handle.state.get("output_url")
         if isinstance(url, str):
             try:
@@ -326,16 +299,9 @@ class RunwayProvider:
 
 
 def _lost(handle: JobHandle) -> _http.StatusHook:
-    def hook(status: int, said: str) -> ProviderError | None:
-        if status in (404, 410):
-            return JobNotFoundError(
-                f"runway: task {handle.job_id} is unknown (HTTP {status}: {said}) — it was "
-                "deleted or made with another key; it may have been billed",
-                may_be_billed=True,
-            )
-        return None
-
-    return hook
+    return _http.job_lost(
+        f"runway: task {handle.job_id}", "it was deleted or made with another key"
+    )
 
 
 def _image(path: Path | None) -> PreparedImage | None:

@@ -19,16 +19,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import httpx
-
 from cinestitch.errors import (
     GenerationFailedError,
-    JobNotFoundError,
     ProviderError,
     ProviderUnavailableError,
 )
 from cinestitch.providers import _http
 from cinestitch.providers import veo_models as models
+from cinestitch.providers._driver import HttpDriver, expected_seconds, overdue_status
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -36,9 +34,7 @@ from cinestitch.providers.base import (
     JobState,
     JobStatus,
     LookupResult,
-    Transport,
 )
-from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 PUBLIC_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 API_VERSION = "v1beta"
@@ -204,34 +200,17 @@ def parse_status(handle: JobHandle, op: Operation, poll_after: float) -> JobStat
 # -- the driver ------------------------------------------------------------------------------
 
 
-class VeoProvider:
+class VeoProvider(HttpDriver):
     """Veo on the Gemini API; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
+    default_key_env = models.KEY_ENV
 
-    def __init__(
-        self,
-        work_dir: Path,
-        transport: Transport = DEFAULT_TRANSPORT,
-        client: httpx.Client | None = None,
-        project_root: Path | None = None,
-    ) -> None:
-        self.work_dir = Path(work_dir)
-        self.transport = transport
-        self.root = api_root(transport.base_url)
-        self.key_env = transport.key_env or models.KEY_ENV
-        key = _http.read_key(self.name, self.key_env, project_root)
-        self._api = _http.Api(
-            self.name,
-            client or _http.shared_client(),
-            transport,
-            {"x-goog-api-key": key.reveal()},
-            self.root,
-            self.key_env,
-        )
+    def _root_of(self, base_url: str | None) -> str:
+        return api_root(base_url)
 
-    def __repr__(self) -> str:
-        return f"VeoProvider({self.root!r})"
+    def _auth(self, key: str) -> dict[str, str]:
+        return {"x-goog-api-key": key}
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         first = _image(request.reference_image) if not request.extend_from else None
@@ -265,15 +244,14 @@ class VeoProvider:
         )
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _http.overdue(handle, self.transport)
-        if overdue:
-            return JobStatus(handle.job_id, JobState.FAILED, None, overdue)
+        overdue = overdue_status(handle, self.transport)
+        if overdue is not None:
+            return overdue
         op = self._operation(handle)
         return parse_status(handle, op, self.transport.poll_interval or POLL_INTERVAL)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        expected = handle.state.get("expected_seconds")
-        seconds = float(expected) if isinstance(expected, int | float) else None
+        seconds = expected_seconds(handle)
         uri = handle.state.get("video_uri")
         if not isinstance(uri, str):
             op = self._operation(handle)
@@ -338,16 +316,9 @@ class VeoProvider:
 
 
 def _poll_status(name: str) -> _http.StatusHook:
-    def hook(status: int, said: str) -> ProviderError | None:
-        if status == 404:
-            return JobNotFoundError(
-                f"veo: the operation {name} is unknown (HTTP 404: {said}) — it expired or "
-                "was made with another key; it may have been billed",
-                may_be_billed=True,
-            )
-        return None
-
-    return hook
+    return _http.job_lost(
+        f"veo: the operation {name}", "it expired or was made with another key", (404,)
+    )
 
 
 def _image(path: Path | None) -> PreparedImage | None:

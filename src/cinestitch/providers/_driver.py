@@ -1,0 +1,126 @@
+"""What every network adapter's driver shares: its set-up, and the small readings of a handle.
+
+An adapter module keeps its own wire format (pure ``build_*`` / ``parse_*``) and its own
+driver methods; ``HttpDriver`` only does what each of them did the same way: the work dir, the
+transport, the server root, the key read from ``key_env`` (the environment or the project's
+``.env``) and the ``_http.Api`` that sends it only to that root, and a repr without the key.
+A subclass names its provider and says how its root is read and how its key is sent.
+"""
+
+from __future__ import annotations
+
+import abc
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+from cinestitch.atomic import write_text_atomic
+from cinestitch.errors import GenerationFailedError, ProviderError
+from cinestitch.providers import _http
+from cinestitch.providers.base import JobHandle, JobState, JobStatus, Transport
+from cinestitch.providers.spec import DEFAULT_TRANSPORT
+
+M = TypeVar("M")
+RECORDS_DIR = "submissions"
+
+
+class HttpDriver(abc.ABC):
+    """A network provider's driver: ``work_dir``, ``transport``, ``root``, ``key_env`` and
+    ``_api`` (``client`` sends; ``None``: the process's shared client)."""
+
+    name: str
+    default_key_env: str
+    """The variable the key is read from when ``transport.key_env`` names none."""
+
+    def __init__(
+        self,
+        work_dir: Path,
+        transport: Transport = DEFAULT_TRANSPORT,
+        client: httpx.Client | None = None,
+        project_root: Path | None = None,
+    ) -> None:
+        self.work_dir = Path(work_dir)
+        self.transport = transport
+        self.root = self._root_of(transport.base_url)
+        self.key_env = transport.key_env or self.default_key_env
+        self._api = self._connect(client, project_root)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.root!r})"
+
+    @abc.abstractmethod
+    def _root_of(self, base_url: str | None) -> str:
+        """The server root for ``provider.base_url`` (``None``: the public endpoint)."""
+
+    @abc.abstractmethod
+    def _auth(self, key: str) -> dict[str, str]:
+        """The headers that carry ``key``."""
+
+    def _connect(self, client: httpx.Client | None, project_root: Path | None) -> _http.Api:
+        """The endpoint, with the key (a one-line ``ProviderError`` when it is missing)."""
+        key = _http.read_key(self.name, self.key_env, project_root)
+        return self._api_with(self._auth(key.reveal()), client)
+
+    def _api_with(self, auth: Mapping[str, str], client: httpx.Client | None) -> _http.Api:
+        return _http.Api(
+            self.name,
+            client or _http.shared_client(),
+            self.transport,
+            auth,
+            self.root,
+            self.key_env,
+        )
+
+
+def overdue_status(handle: JobHandle, transport: Transport) -> JobStatus | None:
+    """A FAILED status for a job waited on longer than ``transport.job_timeout``, or ``None``."""
+    overdue = _http.overdue(handle, transport)
+    return JobStatus(handle.job_id, JobState.FAILED, None, overdue) if overdue else None
+
+
+def expected_seconds(handle: JobHandle) -> float | None:
+    """The clip length the handle says was asked for (``None``: any length)."""
+    expected = handle.state.get("expected_seconds")
+    return float(expected) if isinstance(expected, int | float) else None
+
+
+def model_in(table: Mapping[str, M], provider: str, name: str) -> M:
+    """The model ``name`` of ``table``; a ``GenerationFailedError`` (no job) naming the known
+    ones otherwise."""
+    found = table.get(name)
+    if found is None:
+        raise GenerationFailedError(
+            f"{provider}: unknown model '{name}' — use one of {', '.join(table)}", no_job=True
+        )
+    return found
+
+
+# -- submission records ----------------------------------------------------------------------
+
+
+def record_path(work_dir: Path, key: str) -> Path:
+    """Where the record of the submission for request key ``key`` is kept."""
+    return work_dir / RECORDS_DIR / f"{key}.json"
+
+
+def write_record(provider: str, work_dir: Path, key: str, text: str) -> None:
+    """Keep a submission's record (JSON ``text``, never a key) before and after it is sent, so
+    that ``lookup`` can find a job whose answer was lost."""
+    try:
+        write_text_atomic(record_path(work_dir, key), text)
+    except OSError as exc:
+        raise ProviderError(
+            f"{provider}: cannot record the submission in {work_dir} — {exc}", no_job=True
+        ) from exc
+
+
+def read_record(work_dir: Path, key: str) -> dict[str, Any] | None:
+    """The record kept for ``key``; ``None`` when there is none, or it is not a JSON object."""
+    try:
+        data = json.loads(record_path(work_dir, key).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
