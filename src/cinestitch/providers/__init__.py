@@ -13,9 +13,10 @@ segment may name) unless asked for another kind.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from cinestitch.errors import ProviderError
 from cinestitch.providers import (
@@ -32,6 +33,25 @@ from cinestitch.providers.spec import DEFAULT_TRANSPORT, ProviderContext, Provid
 
 if TYPE_CHECKING:
     import httpx
+
+    from cinestitch.providers.comfyui import ComfyUIProvider
+    from cinestitch.providers.fal import FalProvider
+    from cinestitch.providers.fal_image import FalImageProvider
+    from cinestitch.providers.gemini_image import GeminiImageProvider
+    from cinestitch.providers.openai import OpenAIVideoProvider
+    from cinestitch.providers.runway import RunwayProvider
+    from cinestitch.providers.veo import VeoProvider
+
+    _DRIVERS: tuple[type[Provider], ...] = (
+        VeoProvider,
+        OpenAIVideoProvider,
+        FalProvider,
+        RunwayProvider,
+        ComfyUIProvider,
+        GeminiImageProvider,
+        FalImageProvider,
+    )
+    """What ``_built`` makes by name, checked against the protocol all the same."""
 
 __all__ = [
     "DEFAULT_PROVIDER",
@@ -66,53 +86,55 @@ def _animatic(context: ProviderContext) -> Provider:
     return cast("Provider", AnimaticProvider(context.work_dir))
 
 
-def _veo(context: ProviderContext) -> Provider:
-    from cinestitch.providers.veo import VeoProvider
+class _ModelTable(Protocol):
+    """A network provider's ``*_models`` module: its static data and pure checks."""
 
-    return VeoProvider(context.work_dir, context.transport, context.client, context.project_root)
-
-
-def _openai(context: ProviderContext) -> Provider:
-    from cinestitch.providers.openai import OpenAIVideoProvider
-
-    return OpenAIVideoProvider(
-        context.work_dir, context.transport, context.client, context.project_root
-    )
-
-
-def _fal(context: ProviderContext) -> Provider:
-    from cinestitch.providers.fal import FalProvider
-
-    return FalProvider(context.work_dir, context.transport, context.client, context.project_root)
+    @property
+    def NAME(self) -> str: ...
+    @property
+    def DEFAULT_MODEL(self) -> str: ...
+    @property
+    def MODELS(self) -> Collection[str]: ...
+    @property
+    def KEY_ENV(self) -> str: ...
+    def capabilities(self, model: str) -> Capabilities: ...
+    def check_options(self, model: str, options: Mapping[str, Any]) -> list[str]: ...
+    def check_shot(self, model: str, options: Mapping[str, Any], shot: Shot) -> list[str]: ...
 
 
-def _runway(context: ProviderContext) -> Provider:
-    from cinestitch.providers.runway import RunwayProvider
+def _built(module: str, class_name: str) -> Callable[[ProviderContext], Provider]:
+    """The factory of a network provider: ``module`` is imported only when one is built."""
 
-    return RunwayProvider(context.work_dir, context.transport, context.client, context.project_root)
+    def build(context: ProviderContext) -> Provider:
+        driver = getattr(importlib.import_module(f"{__name__}.{module}"), class_name)
+        made = driver(context.work_dir, context.transport, context.client, context.project_root)
+        return cast("Provider", made)
 
-
-def _comfyui(context: ProviderContext) -> Provider:
-    from cinestitch.providers.comfyui import ComfyUIProvider
-
-    return ComfyUIProvider(
-        context.work_dir, context.transport, context.client, context.project_root
-    )
+    return build
 
 
-def _gemini_image(context: ProviderContext) -> Provider:
-    from cinestitch.providers.gemini_image import GeminiImageProvider
-
-    return GeminiImageProvider(
-        context.work_dir, context.transport, context.client, context.project_root
-    )
-
-
-def _fal_image(context: ProviderContext) -> Provider:
-    from cinestitch.providers.fal_image import FalImageProvider
-
-    return FalImageProvider(
-        context.work_dir, context.transport, context.client, context.project_root
+def _network(
+    table: _ModelTable,
+    module: str,
+    class_name: str,
+    *,
+    open_models: bool = False,
+    dialects: tuple[str, ...] = (),
+    kind: Kind = "video",
+) -> ProviderInfo:
+    """The entry of a network provider, as its models module describes it."""
+    return ProviderInfo(
+        name=table.NAME,
+        default_model=table.DEFAULT_MODEL,
+        models=tuple(table.MODELS),
+        key_env=table.KEY_ENV,
+        capabilities_of=table.capabilities,
+        options_check=table.check_options,
+        factory=_built(module, class_name),
+        shot_check=table.check_shot,
+        open_models=open_models,
+        dialects=dialects,
+        kind=kind,
     )
 
 
@@ -128,48 +150,16 @@ PROVIDERS: dict[str, ProviderInfo] = {
             options_check=_animatic_options,
             factory=_animatic,
         ),
-        ProviderInfo(
-            name=veo_models.NAME,
-            default_model=veo_models.DEFAULT_MODEL,
-            models=veo_models.MODELS,
-            key_env=veo_models.KEY_ENV,
-            capabilities_of=veo_models.capabilities,
-            options_check=veo_models.check_options,
-            factory=_veo,
-            shot_check=veo_models.check_shot,
-        ),
-        ProviderInfo(
-            name=openai_models.NAME,
-            default_model=openai_models.DEFAULT_MODEL,
-            models=openai_models.MODELS,
-            key_env=openai_models.KEY_ENV,
-            capabilities_of=openai_models.capabilities,
-            options_check=openai_models.check_options,
-            factory=_openai,
-            shot_check=openai_models.check_shot,
+        _network(veo_models, "veo", "VeoProvider"),
+        _network(
+            openai_models,
+            "openai",
+            "OpenAIVideoProvider",
             open_models=True,
             dialects=tuple(openai_models.DIALECTS),
         ),
-        ProviderInfo(
-            name=fal_models.NAME,
-            default_model=fal_models.DEFAULT_MODEL,
-            models=tuple(fal_models.MODELS),
-            key_env=fal_models.KEY_ENV,
-            capabilities_of=fal_models.capabilities,
-            options_check=fal_models.check_options,
-            factory=_fal,
-            shot_check=fal_models.check_shot,
-        ),
-        ProviderInfo(
-            name=runway_models.NAME,
-            default_model=runway_models.DEFAULT_MODEL,
-            models=tuple(runway_models.MODELS),
-            key_env=runway_models.KEY_ENV,
-            capabilities_of=runway_models.capabilities,
-            options_check=runway_models.check_options,
-            factory=_runway,
-            shot_check=runway_models.check_shot,
-        ),
+        _network(fal_models, "fal", "FalProvider"),
+        _network(runway_models, "runway", "RunwayProvider"),
         ProviderInfo(
             name=comfyui_workflow.NAME,
             default_model=comfyui_workflow.DEFAULT_MODEL,
@@ -177,35 +167,20 @@ PROVIDERS: dict[str, ProviderInfo] = {
             key_env=None,
             capabilities_of=comfyui_workflow.capabilities,
             options_check=comfyui_workflow.check_options,
-            factory=_comfyui,
+            factory=_built("comfyui", "ComfyUIProvider"),
             shot_check=comfyui_workflow.check_shot,
             open_models=True,
             files_check=comfyui_workflow.check_files,
             file_identity=comfyui_workflow.file_identity,
         ),
-        ProviderInfo(
-            name=gemini_image_models.NAME,
-            default_model=gemini_image_models.DEFAULT_MODEL,
-            models=tuple(gemini_image_models.MODELS),
-            key_env=gemini_image_models.KEY_ENV,
-            capabilities_of=gemini_image_models.capabilities,
-            options_check=gemini_image_models.check_options,
-            factory=_gemini_image,
-            shot_check=gemini_image_models.check_shot,
+        _network(
+            gemini_image_models,
+            "gemini_image",
+            "GeminiImageProvider",
             open_models=True,
             kind="image",
         ),
-        ProviderInfo(
-            name=fal_image_models.NAME,
-            default_model=fal_image_models.DEFAULT_MODEL,
-            models=tuple(fal_image_models.MODELS),
-            key_env=fal_image_models.KEY_ENV,
-            capabilities_of=fal_image_models.capabilities,
-            options_check=fal_image_models.check_options,
-            factory=_fal_image,
-            shot_check=fal_image_models.check_shot,
-            kind="image",
-        ),
+        _network(fal_image_models, "fal_image", "FalImageProvider", kind="image"),
     )
 }
 
