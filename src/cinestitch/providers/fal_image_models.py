@@ -30,12 +30,12 @@ Sources (fal's model pages and their llms.txt, read 2026-12):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cinestitch.providers.base import Capabilities
+from cinestitch.providers.fal_models import is_number, nearest_ratio
 from cinestitch.providers.spec import Shot
 
 NAME = "fal-image"
@@ -166,17 +166,13 @@ def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
             continue
         value = options[key]
         whole = key not in m.integers or (isinstance(value, int) and not isinstance(value, bool))
-        if not (_is_number(value) and whole and low <= float(value) <= high):
+        if not (is_number(value) and whole and low <= float(value) <= high):
             kind = "a whole number" if key in m.integers else "a number"
             problems.append(f"{key}: must be {kind} from {low:g} to {high:g}")
     for key in m.flags:
         if key in options and not isinstance(options[key], bool):
             problems.append(f"{key}: must be true or false")
     return problems
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def check_shot(model: str, options: Mapping[str, Any], shot: Shot) -> list[str]:
@@ -198,10 +194,4 @@ def pick_aspect(m: FalImageModel, width: int, height: int, options: Mapping[str,
     chosen = options.get("aspect_ratio")
     if isinstance(chosen, str) and chosen in m.aspect_ratios:
         return chosen
-    want = math.log(width / height)
-
-    def distance(ratio: str) -> float:
-        w, _, h = ratio.partition(":")
-        return abs(math.log(float(w) / float(h)) - want)
-
-    return min(m.aspect_ratios, key=distance)
+    return nearest_ratio(m.aspect_ratios, width, height)

@@ -27,7 +27,7 @@ Sources (protocol sheet ``video-apis.md`` §4 and the models' fal pages, read 20
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -205,12 +205,13 @@ def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
         problems.append("negative_prompt: must be non-empty text")
     for key, (_, low, high) in m.numbers.items():
         value = options.get(key, low)
-        if not (_is_number(value) and low <= float(value) <= high):
+        if not (is_number(value) and low <= float(value) <= high):
             problems.append(f"{key}: must be a number from {low:g} to {high:g}")
     return problems
 
 
-def _is_number(value: Any) -> bool:
+def is_number(value: Any) -> bool:
+    """A finite JSON number (not a boolean)."""
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -262,10 +263,15 @@ def pick_aspect(m: FalModel, width: int, height: int, options: Mapping[str, Any]
     chosen = options.get("aspect_ratio")
     if isinstance(chosen, str) and chosen in m.aspect_ratios:
         return chosen
+    return nearest_ratio(m.aspect_ratios, width, height)
+
+
+def nearest_ratio(ratios: Iterable[str], width: int, height: int) -> str:
+    """The ``W:H`` of ``ratios`` nearest the shape of ``width`` x ``height`` (in log ratio)."""
     want = math.log(width / height)
 
     def distance(ratio: str) -> float:
         w, _, h = ratio.partition(":")
         return abs(math.log(float(w) / float(h)) - want)
 
-    return min(m.aspect_ratios, key=distance)
+    return min(ratios, key=distance)
