@@ -267,6 +267,17 @@ def keyframe_image(project: Project, paths: BuildPaths, keyframe_id: str) -> Pat
     return project.root / keyframe.image if keyframe.image else paths.keyframe(keyframe_id)
 
 
+def sent_pictures(project: Project, spec: ProviderSpec, names: tuple[str, ...]) -> tuple[Path, ...]:
+    """The characters' pictures a request carries: all of them where the model takes
+    reference images (the checks hold them to its limit), none where it takes none."""
+    from cinestitch.providers import PROVIDERS
+
+    info = PROVIDERS.get(spec.name)
+    if info is None or not names or info.capabilities(spec.model).max_reference_images == 0:
+        return ()
+    return tuple(project.root / p for p in project.cast_images(names))
+
+
 def _plan_keyframe(project: Project, paths: BuildPaths, k: Keyframe) -> KeyframeStep:
     prompt = project.prompts.get(keyframe_label(k.id))
     return KeyframeStep(
@@ -275,7 +286,7 @@ def _plan_keyframe(project: Project, paths: BuildPaths, k: Keyframe) -> Keyframe
         template=prompt.template if prompt else (k.image or ""),
         settings=still_settings(project, k) if k.generated else {},
         image=keyframe_image(project, paths, k.id),
-        reference_images=tuple(project.root / p for p in project.cast_images(k.characters)),
+        reference_images=sent_pictures(project, k.provider, k.characters),
     )
 
 
@@ -321,7 +332,7 @@ def _plan_segment(
         footage=project.root / s.clip if s.clip else None,
         anchor=colour_anchor(project, s),
         extend=bool(s.extend) and upstream is not None,
-        reference_images=tuple(project.root / p for p in project.cast_images(s.characters)),
+        reference_images=sent_pictures(project, s.provider, s.characters),
         keyframes=s.between if ref.kind == "keyframe" else (),
         pin=s.pin,
     )

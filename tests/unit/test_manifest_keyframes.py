@@ -12,6 +12,7 @@ from PIL import Image
 from cinestitch.errors import ProjectError
 from cinestitch.manifest import load_project
 from cinestitch.manifest.model import Reference
+from cinestitch.plan import plan_build
 from tests.conftest import ProjectFactory
 
 BASE = """
@@ -220,7 +221,7 @@ def test_an_end_keyframe_needs_a_model_that_ends_on_a_frame(make_project: Projec
 
 def test_characters_pictures_within_the_model_limit(make_project: ProjectFactory) -> None:
     """More characters' pictures than the model takes is one line naming its limit; a model
-    that takes none says so (a description-only character is fine)."""
+    that takes none is sent none, and its templates still see the descriptions."""
     root = make_project(
         BASE
         + """
@@ -246,17 +247,14 @@ def test_characters_pictures_within_the_model_limit(make_project: ProjectFactory
       - {name: a, description: one, images: [assets/1.png]}
       - {name: c, description: three}
     segments:
-      - {id: one, reference: none, characters: [a], prompt: "x"}
+      - {id: one, reference: none, characters: [a], prompt: "{{ characters[0].description }}"}
       - {id: two, reference: none, characters: [c], prompt: "y"}
     """,
         name="veo",
     )
     _pictures(root, "1.png")
-    assert problems_of(root) == [
-        "cinestitch.yaml:11 segments[0].characters: 1 reference picture(s) of characters, but "
-        "veo veo-3.1-fast-generate-preview takes none — give these characters no images "
-        "(their descriptions still reach the templates)"
-    ]
+    plan = plan_build(load_project(root))
+    assert plan.step("one").prompt == "one" and plan.step("one").reference_images == ()
 
 
 def test_character_pictures_are_checked_files(make_project: ProjectFactory) -> None:

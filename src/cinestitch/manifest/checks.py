@@ -309,15 +309,11 @@ def _check_shot(
 
 def cast_problem(spec: ProviderSpec, limit: int, pictures: int) -> str | None:
     """Why the characters' pictures do not fit the model's limit (one line naming it), or
-    ``None`` when they do."""
-    if pictures <= limit:
+    ``None`` when they do. A model that takes none is sent none (the descriptions still
+    reach the templates), so a project moves to it by its provider block alone."""
+    if pictures <= limit or limit == 0:
         return None
     who = f"{spec.name} {spec.model}"
-    if limit == 0:
-        return (
-            f"{pictures} reference picture(s) of characters, but {who} takes none — give "
-            "these characters no images (their descriptions still reach the templates)"
-        )
     return (
         f"{pictures} reference pictures of characters, but {who} takes at most {limit} — "
         "list fewer characters or give them fewer images"
