@@ -68,7 +68,9 @@ def format_forecast(forecast: Forecast, budget: Budget, spent: float) -> str:
             status += f" ({len(s.takes_to_generate)} takes)"
         rows.append((s.segment_id, status, describe(s.reasons), cost))
     n = len(forecast.to_generate)
-    total = f"{n} to generate, {forecast.seconds:g} s of video"
+    stills = sum(1 for s in forecast.to_generate if s.kind == "keyframe")
+    what = f" ({stills} {'still' if stills == 1 else 'stills'})" if stills else ""
+    total = f"{n} to generate{what}, {forecast.seconds:g} s of video"
     rows.append(("total", total, "", dollars(forecast.cost)))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [

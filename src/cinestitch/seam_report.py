@@ -92,11 +92,21 @@ class SeamReport:
 
 
 def chain_start(plan: BuildPlan, segment_id: str) -> str:
-    """The first segment of the chain ``segment_id`` continues (itself if it starts one)."""
+    """The first segment of the chain ``segment_id`` continues (itself if it starts one); a
+    segment between keyframes continues the earlier one that ends on its first keyframe."""
     current = segment_id
-    while (upstream := plan.step(current).reference_segment) is not None:
+    while (upstream := _continues(plan, current)) is not None:
         current = upstream
     return current
+
+
+def _continues(plan: BuildPlan, segment_id: str) -> str | None:
+    step = plan.step(segment_id)
+    if step.reference_segment is not None or not step.keyframes:
+        return step.reference_segment
+    start, index = step.keyframes[0], step.segment.index
+    earlier = [s.segment for s in plan.steps if s.segment.index < index]
+    return next((s.id for s in reversed(earlier) if s.end_keyframe == start), None)
 
 
 def _joined(plan: BuildPlan, before: str, after: str) -> bool:

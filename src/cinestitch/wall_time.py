@@ -136,7 +136,7 @@ def critical_path(jobs: list[Job]) -> tuple[tuple[str, ...], float]:
     for job in jobs:
         before = max((best[a] for a in job.after), default=(0.0, ()))
         best[job.label] = (before[0] + job.seconds, (*before[1], job.label))
-    seconds, path = max(best.values(), default=(0.0, ()))
+    seconds, path = max(best.values(), key=lambda found: found[0], default=(0.0, ()))
     return path, seconds
 
 

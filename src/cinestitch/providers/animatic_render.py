@@ -153,8 +153,11 @@ def _open_rgb(path: Path) -> Image.Image:
 
 
 def _mean_colour(picture: Image.Image) -> tuple[int, int, int]:
-    """A character's colour: the mean of its picture, for the subject's body."""
-    r, g, b = (round(float(v)) for v in np.asarray(picture, np.float32).mean(axis=(0, 1)))
+    """A character's colour, for the subject's body: the mean of its picture weighted by
+    how saturated each pixel is (a red jersey on a pale ground reads as red)."""
+    pixels = np.asarray(picture, np.float32).reshape(-1, 3)
+    weight = pixels.max(axis=1) - pixels.min(axis=1) + 1.0
+    r, g, b = (round(float(v)) for v in (pixels * weight[:, None]).sum(axis=0) / weight.sum())
     return r, g, b
 
 
