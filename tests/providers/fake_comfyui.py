@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from fake_clips import ClipFormat, clip_bytes
-from fake_http import FakeServer, Seen, parse_multipart
+from fake_http import FakeJobServer, Seen, parse_multipart
 
 Answer = tuple[int, dict[str, str], Any]
 WORKFLOW = Path(__file__).parent / "workflows" / "wan_i2v.json"
@@ -61,22 +61,16 @@ class Prompt:
         return [self.number, self.id, self.graph, self.extra, ["58"]]
 
 
-class FakeComfyUI(FakeServer):
-    """A ComfyUI server with one GPU: prompts run one at a time, in order."""
+class FakeComfyUI(FakeJobServer):
+    """A ComfyUI server with one GPU: prompts run one at a time, in order. ``outcome``:
+    ``ok``, ``failed`` (an execution error), ``never`` (runs forever)."""
 
     def __init__(self, clip_dir: Path) -> None:
-        super().__init__(clip_dir)
+        super().__init__(clip_dir, polls_to_finish=2)
         self.uploads: dict[str, bytes] = {}
         self.prompts: dict[str, Prompt] = {}
         self.history: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
-        self.outcome = "ok"
-        """``ok``, ``failed`` (an execution error), ``never`` (runs forever)."""
-        self.retired = False
-        self.polls_to_finish = 2
-        self.latency = 0.0
-        self.poll_after_ms: int | None = None
-        self.submissions = 0
         self.number = 0
         self.format = ClipFormat(fps=16, width=64, height=36, rate=None)
 
@@ -163,15 +157,9 @@ class FakeComfyUI(FakeServer):
             return 200, {}, {}
         if prompt_id not in self.history:
             prompt.polls += 1
-            waited = time.monotonic() - prompt.created
             running = self._queue()["queue_running"]
             first = bool(running) and running[0][1] == prompt_id
-            if (
-                self.outcome != "never"
-                and first
-                and prompt.polls >= self.polls_to_finish
-                and waited >= self.latency
-            ):
+            if first and self.finished(prompt.polls, time.monotonic() - prompt.created):
                 self._finish(prompt)
         entry = self.history.get(prompt_id)
         return 200, {}, {prompt_id: entry} if entry is not None else {}

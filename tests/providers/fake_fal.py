@@ -8,8 +8,6 @@ so a misnamed field shows up as a 422 here."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 import time
@@ -20,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_clips import ClipFormat, clip_bytes
-from fake_http import KEY, FakeServer, Seen
+from fake_http import KEY, FakeJobServer, Seen, is_image_data_uri
 from fake_veo import StorageServer
 
 Answer = tuple[int, dict[str, str], Any]
@@ -95,20 +93,14 @@ class Request:
     file_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
 
-class FakeFal(FakeServer):
-    """The queue at ``url``; ``cdn`` serves the videos (another origin)."""
+class FakeFal(FakeJobServer):
+    """The queue at ``url``; ``cdn`` serves the videos (another origin). ``outcome``: ``ok``,
+    ``moderated`` (422 content_policy_violation), ``failed``, ``never``."""
 
     def __init__(self, clip_dir: Path, cdn: StorageServer) -> None:
-        super().__init__(clip_dir)
+        super().__init__(clip_dir, polls_to_finish=2)
         self.cdn = cdn
         self.requests: dict[str, Request] = {}
-        self.outcome = "ok"
-        """``ok``, ``moderated`` (422 content_policy_violation), ``failed``, ``never``."""
-        self.retired = False
-        self.polls_to_finish = 2
-        self.latency = 0.0
-        self.poll_after_ms: int | None = None
-        self.submissions = 0
         self.formats = dict(FORMATS)
         self.schemas: dict[str, Any] = dict(SCHEMAS)
         """endpoint -> its input schema (``_check`` reads it)."""
@@ -191,10 +183,7 @@ class FakeFal(FakeServer):
         return request if request is not None and request.app == app else None
 
     def _done(self, request: Request) -> bool:
-        waited = time.monotonic() - request.created
-        return not (
-            self.outcome == "never" or request.polls < self.polls_to_finish or waited < self.latency
-        )
+        return self.finished(request.polls, time.monotonic() - request.created)
 
     def _status(self, app: str, request_id: str) -> Answer:
         request = self._request(app, request_id)
@@ -254,13 +243,4 @@ class FakeFal(FakeServer):
 def _is_file_input(value: Any) -> bool:
     if not isinstance(value, str):
         return False
-    if value.startswith(("https://", "http://127.0.0.1")):
-        return True
-    head, _, data = value.partition(",")
-    if not (head.startswith("data:image/") and head.endswith(";base64")):
-        return False
-    try:
-        base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
+    return value.startswith(("https://", "http://127.0.0.1")) or is_image_data_uri(value)

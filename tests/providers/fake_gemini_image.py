@@ -19,8 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fake_http import KEY, FakeServer, Seen
+from fake_http import KEY, FakeJobServer, Seen
 from fake_images import picture_bytes
+from fake_veo import google_error, invalid_argument
 
 Answer = tuple[int, dict[str, str], Any]
 GENERATE = re.compile(r"/v1beta/models/([^/:]+):generateContent")
@@ -40,27 +41,16 @@ MODELS: dict[str, tuple[dict[str, tuple[int, int]], tuple[str, ...], int]] = {
 THOUGHT = (40, 200, 40)
 
 
-def google_error(code: int, status: str, message: str, reason: str | None = None) -> Any:
-    error: dict[str, Any] = {"code": code, "message": message, "status": status}
-    if reason:
-        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
-                             "reason": reason, "domain": "googleapis.com"}]  # fmt: skip
-    return {"error": error}
-
-
-class FakeGeminiImage(FakeServer):
-    """Gemini API ``v1beta`` image generation; ``outcome`` decides how a generation ends."""
+class FakeGeminiImage(FakeJobServer):
+    """Gemini API ``v1beta`` image generation; ``outcome`` decides how a generation ends:
+    ``ok``, ``blocked`` (promptFeedback.blockReason), ``policy`` (finishReason IMAGE_SAFETY),
+    ``failed`` (finishReason OTHER, no picture), ``text_only`` (the model wrote words
+    instead), ``not_image`` (inline bytes that are no picture). The answer is the picture:
+    nothing is polled, and ``submissions`` counts the generations the model ran."""
 
     def __init__(self, clip_dir: Path) -> None:
         super().__init__(clip_dir)
-        self.outcome = "ok"
-        """``ok``, ``blocked`` (promptFeedback.blockReason), ``policy`` (finishReason
-        IMAGE_SAFETY), ``failed`` (finishReason OTHER, no picture), ``text_only`` (the model
-        wrote words instead), ``not_image`` (inline bytes that are no picture)."""
         self.output_mime = "image/png"
-        self.retired = False
-        self.submissions = 0
-        """Generations the model ran (what would be billed)."""
         self.last_body: dict[str, Any] = {}
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
@@ -73,9 +63,6 @@ class FakeGeminiImage(FakeServer):
             return "create", lambda: self._generate(m.group(1), seen)
         return "other", lambda: (404, {}, google_error(404, "NOT_FOUND", "Not found."))
 
-    def _invalid(self, message: str) -> Answer:
-        return 400, {}, google_error(400, "INVALID_ARGUMENT", message)
-
     def _generate(self, model: str, seen: Seen) -> Answer:
         if self.retired or model not in MODELS:
             message = f"models/{model} is not found for API version v1beta, or is not supported"
@@ -83,10 +70,10 @@ class FakeGeminiImage(FakeServer):
         try:
             body = json.loads(seen.body)
         except ValueError:
-            return self._invalid("Invalid JSON payload received.")
+            return invalid_argument("Invalid JSON payload received.")
         problem = self._check(model, body)
         if problem:
-            return self._invalid(problem)
+            return invalid_argument(problem)
         self.last_body = body
         self.submissions += 1
         return 200, {}, self._answer(model, body)

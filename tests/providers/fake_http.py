@@ -6,6 +6,8 @@ Imported by the tests in this directory (pytest puts it on ``sys.path``).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import json
 import socket
@@ -213,6 +215,44 @@ class FakeServer:
         h.end_headers()
         if h.command != "HEAD":
             h.wfile.write(data)
+
+
+class FakeJobServer(FakeServer):
+    """A fake that makes jobs: the knobs tests turn, and when a job is finished.
+
+    ``outcome`` says how finished jobs end (each fake names its words; ``never``: they never
+    finish), ``retired`` makes the create endpoint answer 404, a job finishes after
+    ``polls_to_finish`` polls and ``latency`` seconds, ``poll_after_ms`` is the poll hint
+    where the protocol has one, and ``submissions`` counts the jobs made (what is billed)."""
+
+    def __init__(
+        self, clip_dir: Path, *, polls_to_finish: int = 1, poll_after_ms: int | None = None
+    ) -> None:
+        super().__init__(clip_dir)
+        self.outcome = "ok"
+        self.retired = False
+        self.polls_to_finish = polls_to_finish
+        self.latency = 0.0
+        self.poll_after_ms = poll_after_ms
+        self.submissions = 0
+
+    def finished(self, polls: int, waited: float) -> bool:
+        """Whether a job polled ``polls`` times, made ``waited`` seconds ago, has ended."""
+        return not (
+            self.outcome == "never" or polls < self.polls_to_finish or waited < self.latency
+        )
+
+
+def is_image_data_uri(value: str) -> bool:
+    """``data:image/…;base64,…`` with a payload that is base64."""
+    head, _, data = value.partition(",")
+    if not (head.startswith("data:image/") and head.endswith(";base64")):
+        return False
+    try:
+        base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def parse_multipart(

@@ -5,8 +5,6 @@ SAFETY failures, DELETE to cancel, outputs on another origin."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import time
 import uuid
@@ -16,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fake_clips import ClipFormat, clip_bytes
-from fake_http import KEY, FakeServer, Seen
+from fake_http import KEY, FakeJobServer, Seen, is_image_data_uri
 from fake_veo import StorageServer
 
 Answer = tuple[int, dict[str, str], Any]
@@ -61,21 +59,15 @@ class Task:
     file_id: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
 
-class FakeRunway(FakeServer):
-    """Runway's ``/v1`` on ``url``; ``storage`` serves the outputs."""
+class FakeRunway(FakeJobServer):
+    """Runway's ``/v1`` on ``url``; ``storage`` serves the outputs. ``outcome``: ``ok``,
+    ``moderated`` (SAFETY.INPUT.TEXT), ``failed`` (INTERNAL), ``never``."""
 
     def __init__(self, clip_dir: Path, storage: StorageServer) -> None:
-        super().__init__(clip_dir)
+        super().__init__(clip_dir, polls_to_finish=3)
         self.storage = storage
         self.tasks: dict[str, Task] = {}
-        self.outcome = "ok"
-        """``ok``, ``moderated`` (SAFETY.INPUT.TEXT), ``failed`` (INTERNAL), ``never``."""
-        self.retired = False
         self.throttle = True
-        self.polls_to_finish = 3
-        self.latency = 0.0
-        self.poll_after_ms: int | None = None
-        self.submissions = 0
         self.format = FORMAT
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
@@ -154,8 +146,7 @@ class FakeRunway(FakeServer):
         base = {"id": task.id, "createdAt": "2026-11-24T10:00:00.000Z"}
         if task.cancelled:
             return 200, {}, {**base, "status": "CANCELLED"}
-        waited = time.monotonic() - task.created
-        if self.outcome == "never" or task.polls < self.polls_to_finish or waited < self.latency:
+        if not self.finished(task.polls, time.monotonic() - task.created):
             if task.polls == 1:
                 return 200, {}, {**base, "status": "PENDING"}
             if task.polls == 2 and self.throttle:
@@ -184,15 +175,6 @@ class FakeRunway(FakeServer):
 def _is_image_uri(value: Any) -> bool:
     if not isinstance(value, str):
         return False
-    if value.startswith("https://"):
-        return True
-    head, _, data = value.partition(",")
-    if not (head.startswith("data:image/") and head.endswith(";base64")):
-        return False
-    if len(value) > 5 * 1024 * 1024:
-        return False
-    try:
-        base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    return True
+    return value.startswith("https://") or (
+        len(value) <= 5 * 1024 * 1024 and is_image_data_uri(value)
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fake_http import KEY, FakeServer, Seen, mp4_bytes
+from fake_http import KEY, FakeJobServer, FakeServer, Seen, mp4_bytes
 
 Answer = tuple[int, dict[str, str], Any]
 CREATE = re.compile(r"/v1beta/models/([^/:]+):predictLongRunning")
@@ -27,8 +27,18 @@ MODELS = (
 )
 
 
-def google_error(code: int, status: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, "status": status}}
+def google_error(code: int, status: str, message: str, reason: str | None = None) -> Any:
+    """Google's error envelope (with an ``ErrorInfo`` detail when ``reason`` is given)."""
+    error: dict[str, Any] = {"code": code, "message": message, "status": status}
+    if reason:
+        error["details"] = [{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                             "reason": reason, "domain": "googleapis.com"}]  # fmt: skip
+    return {"error": error}
+
+
+def invalid_argument(message: str) -> Answer:
+    """Google's answer to a request it refuses as malformed."""
+    return 400, {}, google_error(400, "INVALID_ARGUMENT", message)
 
 
 @dataclass
@@ -59,19 +69,14 @@ class StorageServer(FakeServer):
         return next(iter(self.blobs.values()))
 
 
-class FakeVeo(FakeServer):
-    """Gemini API ``v1beta`` for Veo; ``outcome`` decides how finished jobs end."""
+class FakeVeo(FakeJobServer):
+    """Gemini API ``v1beta`` for Veo; ``outcome`` decides how finished jobs end: ``ok``,
+    ``filtered`` (done, no samples, RAI count), ``failed`` (error), ``never``."""
 
     def __init__(self, clip_dir: Path, storage: StorageServer) -> None:
         super().__init__(clip_dir)
         self.storage = storage
         self.operations: dict[str, Operation] = {}
-        self.outcome = "ok"
-        """``ok``, ``filtered`` (done, no samples, RAI count), ``failed`` (error), ``never``."""
-        self.polls_to_finish = 1
-        self.latency = 0.0
-        self.submissions = 0
-        """Jobs created (what would be billed)."""
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
         if seen.headers.get("x-goog-api-key") != KEY:
@@ -89,9 +94,6 @@ class FakeVeo(FakeServer):
             return "file", lambda: self._file(m.group(1), seen)
         return "other", lambda: (404, {}, google_error(404, "NOT_FOUND", "Not found."))
 
-    def _invalid(self, message: str) -> Answer:
-        return 400, {}, google_error(400, "INVALID_ARGUMENT", message)
-
     def _create(self, model: str, seen: Seen) -> Answer:
         if model not in MODELS:
             return 404, {}, google_error(404, "NOT_FOUND", f"models/{model} is not found")
@@ -100,10 +102,10 @@ class FakeVeo(FakeServer):
         try:
             body = json.loads(seen.body)
         except ValueError:
-            return self._invalid("Invalid JSON payload received.")
+            return invalid_argument("Invalid JSON payload received.")
         problem = self._check(model, body)
         if problem:
-            return self._invalid(problem)
+            return invalid_argument(problem)
         name = f"models/{model}/operations/{uuid.uuid4().hex[:12]}"
         seconds = int(body["parameters"].get("durationSeconds", 8))
         self.operations[name] = Operation(name, model, seconds, time.monotonic(), body)
@@ -147,8 +149,7 @@ class FakeVeo(FakeServer):
         if op is None:
             return 404, {}, google_error(404, "NOT_FOUND", f"Operation {name} not found")
         op.polls += 1
-        waited = time.monotonic() - op.created
-        if self.outcome == "never" or op.polls < self.polls_to_finish or waited < self.latency:
+        if not self.finished(op.polls, time.monotonic() - op.created):
             return 200, {}, {"name": name, "done": False, "metadata": {}}
         if self.outcome == "failed":
             error = {"code": 13, "message": "Video generation failed due to an internal error."}

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fake_http import KEY, FakeServer, Seen, mp4_bytes, parse_multipart
+from fake_http import KEY, FakeJobServer, Seen, mp4_bytes, parse_multipart
 from PIL import Image
 
 Answer = tuple[int, dict[str, str], Any]
@@ -80,18 +80,14 @@ class Job:
     reference: tuple[int, int] | None = None
 
 
-class FakeVideos(FakeServer):
+class FakeVideos(FakeJobServer):
+    """A ``/v1/videos`` server in one dialect; ``outcome``: ``ok``, ``failed``, ``moderated``,
+    ``never``."""
+
     def __init__(self, clip_dir: Path, dialect: str = "openai") -> None:
-        super().__init__(clip_dir)
+        super().__init__(clip_dir, poll_after_ms=20)
         self.flavour = FLAVOURS[dialect]
         self.jobs: dict[str, Job] = {}
-        self.outcome = "ok"
-        """``ok``, ``failed``, ``moderated``, ``never``."""
-        self.polls_to_finish = 1
-        self.latency = 0.0
-        self.poll_after_ms: int | None = 20
-        self.retired = False
-        self.submissions = 0
         self.bodies: list[str] = []
         """The body type of each accepted create (multipart or json)."""
 
@@ -266,8 +262,7 @@ class FakeVideos(FakeServer):
         }
 
     def _status_of(self, job: Job) -> tuple[str, dict[str, Any]]:
-        waited = time.time() - job.created
-        if self.outcome == "never" or job.polls < self.polls_to_finish or waited < self.latency:
+        if not self.finished(job.polls, time.time() - job.created):
             return self.flavour.running, {"progress": 40}
         if self.outcome == "failed":
             return "failed", {
