@@ -198,9 +198,15 @@ def format_wall_time(wall: WallTime) -> str:
     path = " → ".join(wall.critical) if steps <= 6 else (
         f"{' → '.join(wall.critical[:3])} → … → {' → '.join(wall.critical[-2:])}"
     )  # fmt: skip
+    if wall.processes > 1:
+        when = (
+            f"~{minutes(wall.parallel_seconds)} with doit -n {wall.processes} "
+            f"(~{minutes(wall.serial_seconds)} with doit, one at a time)"
+        )
+    else:
+        when = f"~{minutes(wall.parallel_seconds)} (one at a time: each waits for another)"
     lines = [
-        f"wall time: ~{minutes(wall.parallel_seconds)} with doit -n {wall.processes}, "
-        f"~{minutes(wall.serial_seconds)} with doit (one at a time); {wall.jobs} generations",
+        f"wall time: {when}; {wall.jobs} generations",
         f"critical path: {steps} in a row, ~{minutes(wall.critical_seconds)}: {path}",
     ]
     if wall.keyframe_seconds is not None:
