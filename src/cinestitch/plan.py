@@ -6,6 +6,7 @@ the same ``BuildPlan``, so they cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -186,7 +187,12 @@ class BuildPlan:
     keyframes: tuple[KeyframeStep, ...] = ()
 
     def step(self, segment_id: str) -> SegmentStep:
-        return next(s for s in self.steps if s.segment.id == segment_id)
+        return self._steps_by_id[segment_id]
+
+    @functools.cached_property
+    def _steps_by_id(self) -> dict[str, SegmentStep]:
+        """Steps by segment id (looked up once per segment by many steps: kept linear)."""
+        return {s.segment.id: s for s in self.steps}
 
     def keyframe_step(self, keyframe_id: str) -> KeyframeStep:
         return next(k for k in self.keyframes if k.keyframe.id == keyframe_id)

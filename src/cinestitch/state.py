@@ -95,8 +95,34 @@ def still_prices(plan: BuildPlan) -> dict[str, float | None]:
 
 
 def load_current_lock(paths: BuildPaths) -> Lock:
-    """The lock with the pending entries of an unfinished build applied."""
-    return apply_pending(load_lock(paths.lock), read_pending(paths.lock_pending))
+    """The lock with the pending entries of an unfinished build applied; parsed once per
+    process while neither the lock file nor the pending files change."""
+    signature = (_stat_of(paths.lock), _listing(paths.lock_pending))
+    known = _LOCKS.get(paths.lock)
+    if known is not None and known[0] == signature:
+        return known[1]
+    lock = apply_pending(load_lock(paths.lock), read_pending(paths.lock_pending))
+    _LOCKS[paths.lock] = (signature, lock)
+    return lock
+
+
+_LOCKS: dict[Path, tuple[object, Lock]] = {}
+
+
+def _stat_of(path: Path) -> tuple[int, int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _listing(directory: Path) -> tuple[tuple[str, tuple[int, int, int] | None], ...]:
+    try:
+        names = sorted(p.name for p in directory.iterdir())
+    except OSError:
+        return ()
+    return tuple((name, _stat_of(directory / name)) for name in names)
 
 
 @dataclass

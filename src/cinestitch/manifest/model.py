@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,7 +241,11 @@ class Project:
         return self.root.name
 
     def segment(self, segment_id: str) -> Segment:
-        return next(s for s in self.segments if s.id == segment_id)
+        return self._segments_by_id[segment_id]
+
+    @functools.cached_property
+    def _segments_by_id(self) -> dict[str, Segment]:
+        return {s.id: s for s in self.segments}
 
     def keyframe(self, keyframe_id: str) -> Keyframe:
         return next(k for k in self.keyframes if k.id == keyframe_id)
