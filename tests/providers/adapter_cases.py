@@ -33,17 +33,24 @@ WORKFLOW_PATH = "workflows/wan.json"
 
 @dataclass
 class Opened:
+    """One adapter's started fake server(s), and what the contract suite asks of them."""
+
     server: Any
+    """The protocol's fake (``FakeFal``, ``FakeRunway``, ``FakeComfyUI``, …)."""
     download_server: FakeServer
     download_route: str
     provider_name: str
     transport: Transport
     request: GenerationRequest
     invalid: GenerationRequest
+    """A request the server refuses, with ``invalid_status``."""
     invalid_status: int
     has_policy: bool = True
+    """Whether the provider can reject content (a local ComfyUI cannot)."""
     unknown_handle: JobHandle | None = None
+    """A handle of a job the server never heard of (``None``: a bare id ``nope``)."""
     not_found_words: str = "HTTP 404"
+    """What the error for such a job says."""
 
 
 def comfyui_options(**changes: Any) -> dict[str, Any]:

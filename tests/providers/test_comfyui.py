@@ -11,9 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
 from adapter_cases import comfyui_options, install_workflow
-from adapter_support import Case, open_case, run_job
+from adapter_support import Case, keys_and_no_waits, open_case, run_job
 from fake_comfyui import WORKFLOW
 
 from cinestitch.errors import GenerationFailedError, ProjectError, ProviderError
@@ -33,8 +32,8 @@ GRAPH = json.loads(WORKFLOW.read_text())
 
 
 @pytest.fixture
-def case(tmp_path: Path) -> Iterator[Case]:
-    with stamina.set_testing(True, attempts=10, cap=True), open_case("comfyui", tmp_path) as c:
+def case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
+    with keys_and_no_waits(monkeypatch), open_case("comfyui", tmp_path) as c:
         yield c
 
 

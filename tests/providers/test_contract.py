@@ -10,9 +10,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import CONTRACT_CASES, Case, no_key_in, open_case, run_job
-from fake_http import KEY, Fault, free_port
+from adapter_support import (
+    CONTRACT_CASES,
+    Case,
+    ambiguous_submit,
+    check_5xx_on_create_is_ambiguous,
+    check_429_on_create_is_retried,
+    check_job_timeout,
+    check_key_hidden,
+    check_missing_key_is_one_line,
+    check_refused_connection_proves_no_job,
+    check_slow_poll_is_retried,
+    generate,
+    keys_and_no_waits,
+    open_case,
+    refused_key_message,
+    resume_elsewhere,
+    run_job,
+)
+from fake_http import KEY, Fault
 
 from cinestitch.errors import (
     GenerationFailedError,
@@ -26,11 +42,8 @@ from cinestitch.providers.base import JobHandle, JobState, LookupResult
 
 @pytest.fixture(autouse=True)
 def _keys_and_no_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    monkeypatch.setenv("FAL_KEY", KEY)
-    monkeypatch.setenv("RUNWAYML_API_SECRET", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True):
+    keys = ("GEMINI_API_KEY", "OPENAI_API_KEY", "FAL_KEY", "RUNWAYML_API_SECRET")
+    with keys_and_no_waits(monkeypatch, *keys):
         yield
 
 
@@ -40,19 +53,9 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Case]:
         yield opened
 
 
-def _generate(case: Case, dest: Path) -> Path:
-    provider = case.provider()
-    handle = provider.submit(case.request, "key-1")
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.SUCCEEDED, status
-    assert status.handle is not None
-    provider.download(status.handle, dest)
-    return dest
-
-
 def test_a_job_runs_to_a_checked_clip(case: Case, tmp_path: Path) -> None:
     """submit -> poll -> download gives a decodable clip of the asked length, paid once."""
-    clip = _generate(case, tmp_path / "out.mp4")
+    clip = generate(case, tmp_path / "out.mp4")
     seconds = case.request.seconds
     assert check_video(clip, seconds) == pytest.approx(seconds, abs=0.2)
     assert case.submissions == 1
@@ -61,27 +64,13 @@ def test_a_job_runs_to_a_checked_clip(case: Case, tmp_path: Path) -> None:
 
 def test_the_handle_resumes_in_another_process(case: Case, tmp_path: Path) -> None:
     """A handle written as JSON is polled and downloaded by a new provider, without resubmitting."""
-    handle = case.provider().submit(case.request, "key-1")
-    stored = json.loads(json.dumps(handle.to_json()))
-    fresh = case.provider()
-    status, _ = run_job(fresh, JobHandle.from_json(stored))
-    assert status.state is JobState.SUCCEEDED and status.handle is not None
-    fresh.download(status.handle, tmp_path / "out.mp4")
-    assert (tmp_path / "out.mp4").stat().st_size > 0 and case.submissions == 1
+    clip = resume_elsewhere(case, tmp_path / "out.mp4")
+    assert clip.stat().st_size > 0 and case.submissions == 1
 
 
 def test_429_on_create_is_retried_after_retry_after(case: Case, tmp_path: Path) -> None:
     """A 429 refusal (with Retry-After) proves no job: it is retried and one job is made."""
-    body = {
-        "error": {
-            "code": 429,
-            "message": "Resource has been exhausted",
-            "status": "RESOURCE_EXHAUSTED",
-        }
-    }
-    case.server.inject("create", Fault("status", 429, body, {"Retry-After": "1"}, times=2))
-    _generate(case, tmp_path / "out.mp4")
-    assert case.server.requests_to("create") == 3 and case.submissions == 1
+    check_429_on_create_is_retried(case, tmp_path / "out.mp4")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -90,81 +79,63 @@ def test_5xx_on_poll_is_retried(case: Case, tmp_path: Path, status: int) -> None
     case.server.inject(
         "poll", Fault("status", status, {"error": {"message": "backend error"}}, times=2)
     )
-    _generate(case, tmp_path / "out.mp4")
+    generate(case, tmp_path / "out.mp4")
     assert case.submissions == 1
 
 
 @pytest.mark.parametrize("status", [500, 503])
 def test_5xx_on_create_is_ambiguous_and_not_retried(case: Case, status: int) -> None:
     """A 5xx after the job was sent may have created it: raised at once, may be billed."""
-    case.server.inject("create", Fault("status", status, {"error": {"message": "upstream hiccup"}}))
-    with pytest.raises(ProviderUnavailableError) as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
-    assert f"HTTP {status}" in str(caught.value) and "upstream hiccup" in str(caught.value)
-    assert case.server.requests_to("create") == 1
+    check_5xx_on_create_is_ambiguous(case, status)
 
 
 def test_dropped_connection_on_create_is_ambiguous(case: Case) -> None:
     """A connection dropped after the request was sent is not retried and may be billed."""
     case.server.inject("create", Fault("drop", after_effect=True))
-    with pytest.raises(ProviderUnavailableError) as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case)
     assert case.server.requests_to("create") == 1 and case.submissions == 1
 
 
 def test_dropped_connection_on_poll_is_retried(case: Case, tmp_path: Path) -> None:
     """A poll whose connection drops is simply asked again."""
     case.server.inject("poll", Fault("drop"))
-    _generate(case, tmp_path / "out.mp4")
+    generate(case, tmp_path / "out.mp4")
 
 
 def test_refused_connection_proves_no_job(case: Case) -> None:
     """Nothing listening: retried, then an error that proves no job was made."""
-    provider = case.provider(base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ProviderUnavailableError, match=r"cannot connect to 127\.0\.0\.1") as caught:
-        provider.submit(case.request, "key-1")
-    assert caught.value.no_job and not caught.value.may_be_billed
+    check_refused_connection_proves_no_job(case)
 
 
 def test_slow_create_is_ambiguous(case: Case) -> None:
     """A create answer slower than the timeout may still have made the job: not retried."""
     case.server.inject("create", Fault("slow", delay=0.6, after_effect=False))
-    with pytest.raises(ProviderUnavailableError, match=r"no answer from 127\.0\.0\.1") as caught:
-        case.provider(timeout=0.2).submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case, r"no answer from 127\.0\.0\.1", timeout=0.2)
     assert case.server.requests_to("create") == 1
 
 
 def test_slow_poll_is_retried(case: Case, tmp_path: Path) -> None:
     """A poll slower than the timeout is asked again."""
-    provider = case.provider(timeout=0.3)
-    handle = provider.submit(case.request, "key-1")
-    case.server.inject("poll", Fault("slow", delay=0.6))
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.SUCCEEDED
+    check_slow_poll_is_retried(case)
 
 
 def test_malformed_json_on_poll_is_retried(case: Case, tmp_path: Path) -> None:
     """A poll answered with broken JSON is asked again."""
     case.server.inject("poll", Fault("malformed"))
-    _generate(case, tmp_path / "out.mp4")
+    generate(case, tmp_path / "out.mp4")
 
 
 def test_malformed_json_on_create_is_ambiguous(case: Case) -> None:
     """A create answered with broken JSON may have made the job: may be billed, not retried."""
     case.server.inject("create", Fault("malformed", after_effect=True))
-    with pytest.raises(ProviderUnavailableError, match="not JSON") as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case, "not JSON")
 
 
 @pytest.mark.parametrize("kind", ["truncated", "not_video"])
 def test_a_bad_download_is_fetched_again(case: Case, tmp_path: Path, kind: str) -> None:
     """A truncated or non-video download is fetched again, and only a whole clip is kept."""
     case.download_server.inject(case.download_route, Fault(kind))
-    clip = _generate(case, tmp_path / "out.mp4")
+    clip = generate(case, tmp_path / "out.mp4")
     check_video(clip, case.request.seconds)
     assert case.download_server.requests_to(case.download_route) == 2
 
@@ -173,7 +144,7 @@ def test_a_download_that_stays_bad_is_never_returned(case: Case, tmp_path: Path)
     """A download that stays broken raises a retryable error and leaves no file behind."""
     case.download_server.inject(case.download_route, Fault("not_video", times=10))
     with pytest.raises(ProviderUnavailableError, match="not a whole video"):
-        _generate(case, tmp_path / "out.mp4")
+        generate(case, tmp_path / "out.mp4")
     assert list(tmp_path.glob("*out*")) == []
 
 
@@ -204,11 +175,7 @@ def test_a_failed_job_carries_the_providers_message(case: Case) -> None:
 
 def test_a_job_that_never_finishes_hits_job_timeout(case: Case) -> None:
     """A job unfinished after provider.job_timeout fails with a message saying so."""
-    case.outcome("never")
-    provider = case.provider(job_timeout=0.2)
-    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
-    assert status.state is JobState.FAILED and status.message
-    assert "unfinished after" in status.message and "job_timeout" in status.message
+    check_job_timeout(case)
 
 
 def test_polling_stays_within_latency_over_interval(case: Case) -> None:
@@ -226,26 +193,14 @@ def test_auth_refusal_names_the_variable_and_hides_the_key(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refused key is a one-line error naming the key's variable, proving no job."""
-    variable = _key_variable(case)
-    monkeypatch.setenv(variable, "sk-wrong-key-000000")
-    with pytest.raises(ProviderError) as caught:
-        case.provider().submit(case.request, "key-1")
-    message = str(caught.value)
-    assert "HTTP 401" in message and variable in message and "\n" not in message
-    assert "sk-wrong-key-000000" not in message
-    assert caught.value.no_job and case.submissions == 0
+    assert "HTTP 401" in refused_key_message(case, _key_variable(case), monkeypatch)
 
 
 def test_a_missing_key_is_one_line_naming_the_variable(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no key in the environment or .env, building the provider fails naming the variable."""
-    variable = _key_variable(case)
-    monkeypatch.delenv(variable)
-    with pytest.raises(
-        ProviderError, match=f"no API key — set the environment variable {variable}"
-    ):
-        case.provider()
+    check_missing_key_is_one_line(case, _key_variable(case), monkeypatch)
 
 
 def test_the_key_can_come_from_the_projects_dotenv(
@@ -256,7 +211,7 @@ def test_the_key_can_come_from_the_projects_dotenv(
     monkeypatch.delenv(variable)
     (case.work_dir.parent / ".env").parent.mkdir(parents=True, exist_ok=True)
     (case.work_dir.parent / ".env").write_text(f'# keys\nexport {variable}="{KEY}"\n')
-    _generate(case, tmp_path / "out.mp4")
+    generate(case, tmp_path / "out.mp4")
 
 
 def test_a_custom_key_env_is_read(
@@ -286,10 +241,7 @@ def test_the_key_appears_in_no_output(
     seen.append(json.dumps(handle.to_json()))
     with pytest.raises(ProviderError) as caught:
         provider.poll(handle)
-    seen += [caught.value, caught.value.__cause__, caught.value.__context__]
-    files = [p.read_bytes() for p in case.work_dir.parent.rglob("*") if p.is_file()]
-    assert no_key_in(*seen, caplog.text)
-    assert all(KEY.encode() not in data for data in files)
+    check_key_hidden(case, seen, caught.value, caplog.text)
 
 
 def test_a_retired_endpoint_is_said_and_never_retried(case: Case) -> None:

@@ -10,8 +10,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import Case, open_case, reference_png, run_job
+from adapter_support import (
+    Case,
+    check_refused_in_words,
+    keys_and_no_waits,
+    open_case,
+    reference_png,
+    run_job,
+)
 from fake_http import KEY
 
 from cinestitch.errors import GenerationFailedError
@@ -43,8 +49,7 @@ def request(m: models.FalModel, **changes: object) -> GenerationRequest:
 
 @pytest.fixture
 def wan_case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
-    monkeypatch.setenv("FAL_KEY", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True), open_case("fal:wan", tmp_path) as c:
+    with keys_and_no_waits(monkeypatch, "FAL_KEY"), open_case("fal:wan", tmp_path) as c:
         yield c
 
 
@@ -171,13 +176,8 @@ def test_the_video_is_fetched_from_the_cdn_without_the_key(wan_case: Case, tmp_p
 def test_a_content_policy_rejection_fails_the_download_too(wan_case: Case) -> None:
     """A 422 content_policy_violation result is said in words, and nothing is downloaded."""
     wan_case.server.outcome = "moderated"
-    provider = wan_case.provider()
-    handle = provider.submit(wan_case.request, "key-1")
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.FAILED and status.message
-    assert status.message.startswith("fal rejected the request (content policy:")
-    with pytest.raises(GenerationFailedError, match="content policy"):
-        provider.download(handle, Path("never.mp4"))
+    starts = "fal rejected the request (content policy:"
+    check_refused_in_words(wan_case, starts, Path("never.mp4"))
 
 
 def test_cancel_puts_to_the_cancel_url(wan_case: Case) -> None:

@@ -13,9 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import run_job
-from fake_http import KEY
+from adapter_support import check_refused_in_words, keys_and_no_waits, run_job
 from fake_images import opened, write_picture
 from image_cases import ImageCase, image_request, open_image_case
 from PIL import Image
@@ -43,10 +41,8 @@ def keyframe(m: models.FalImageModel, **changes: object) -> GenerationRequest:
 def opened_case(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ImageCase]:
-    monkeypatch.setenv("FAL_KEY", KEY)
-    testing = stamina.set_testing(True, attempts=10, cap=True)
-    with testing, open_image_case(request.param, tmp_path) as case:
-        yield case
+    with keys_and_no_waits(monkeypatch, "FAL_KEY"), open_image_case(request.param, tmp_path) as c:
+        yield c
 
 
 def test_pictures_pick_the_endpoint(tmp_path: Path) -> None:
@@ -140,13 +136,8 @@ def test_the_picture_is_fetched_from_the_cdn_without_the_key(
 def test_a_flagged_picture_fails_in_words(opened_case: ImageCase) -> None:
     """has_nsfw_concepts: the job is FAILED for content policy, and nothing is downloaded."""
     opened_case.server.outcome = "nsfw"
-    provider = opened_case.provider()
-    handle = provider.submit(opened_case.request, "key-1")
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.FAILED and status.message
-    assert status.message.startswith("fal rejected the picture (content policy:")
-    with pytest.raises(GenerationFailedError, match="content policy"):
-        provider.download(handle, Path("never.png"))
+    starts = "fal rejected the picture (content policy:"
+    check_refused_in_words(opened_case, starts, Path("never.png"))
 
 
 @pytest.mark.parametrize("opened_case", ["fal:flux-dev"], indirect=True)

@@ -11,8 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import run_job
+from adapter_support import keys_and_no_waits, run_job
 from fake_http import KEY
 from fake_images import LEFT, RIGHT, opened, write_picture
 from image_cases import ImageCase, image_request, open_image_case
@@ -44,9 +43,8 @@ def keyframe(model: str = "gemini-3.1-flash-image", **changes: object) -> Genera
 
 @pytest.fixture
 def flash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ImageCase]:
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    testing = stamina.set_testing(True, attempts=10, cap=True)
-    with testing, open_image_case("gemini:3.1-flash", tmp_path) as case:
+    keys = keys_and_no_waits(monkeypatch, "GEMINI_API_KEY")
+    with keys, open_image_case("gemini:3.1-flash", tmp_path) as case:
         yield case
 
 

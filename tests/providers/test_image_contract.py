@@ -11,9 +11,22 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import no_key_in, run_job
-from fake_http import KEY, Fault, free_port
+from adapter_support import (
+    ambiguous_submit,
+    check_5xx_on_create_is_ambiguous,
+    check_429_on_create_is_retried,
+    check_job_timeout,
+    check_key_hidden,
+    check_missing_key_is_one_line,
+    check_refused_connection_proves_no_job,
+    check_slow_poll_is_retried,
+    generate,
+    keys_and_no_waits,
+    refused_key_message,
+    resume_elsewhere,
+    run_job,
+)
+from fake_http import KEY, Fault
 from fake_images import opened
 from image_cases import IMAGE_CASES, SIZE, ImageCase, open_image_case
 
@@ -29,9 +42,7 @@ from cinestitch.providers.base import JobHandle, JobState, JobStatus, LookupResu
 
 @pytest.fixture(autouse=True)
 def _keys_and_no_waits(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    monkeypatch.setenv("FAL_KEY", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True):
+    with keys_and_no_waits(monkeypatch, "GEMINI_API_KEY", "FAL_KEY"):
         yield
 
 
@@ -44,16 +55,6 @@ def case(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ImageCase]:
 def _queued(case: ImageCase) -> None:
     if case.synchronous:
         pytest.skip(f"{case.provider_name} answers with the picture: there is no queue to poll")
-
-
-def _generate(case: ImageCase, dest: Path) -> Path:
-    provider = case.provider()
-    handle = provider.submit(case.request, "key-1")
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.SUCCEEDED, status
-    assert status.handle is not None
-    provider.download(status.handle, dest)
-    return dest
 
 
 def _outcome_of(case: ImageCase) -> JobStatus | ProviderError:
@@ -69,7 +70,7 @@ def _outcome_of(case: ImageCase) -> JobStatus | ProviderError:
 
 def test_a_job_runs_to_a_png_of_the_asked_size(case: ImageCase, tmp_path: Path) -> None:
     """submit -> poll -> download writes a PNG of exactly the keyframe's size, paid once."""
-    still = opened(_generate(case, tmp_path / "key.mp4"))
+    still = opened(generate(case, tmp_path / "key.mp4"))
     assert still.format == "PNG" and still.size == SIZE
     assert case.submissions == 1
 
@@ -86,13 +87,8 @@ def test_the_registry_says_it_makes_stills(case: ImageCase) -> None:
 
 def test_the_handle_resumes_in_another_process(case: ImageCase, tmp_path: Path) -> None:
     """A handle written as JSON is polled and downloaded by a new provider, without resubmitting."""
-    handle = case.provider().submit(case.request, "key-1")
-    stored = json.loads(json.dumps(handle.to_json()))
-    fresh = case.provider()
-    status, _ = run_job(fresh, JobHandle.from_json(stored))
-    assert status.state is JobState.SUCCEEDED and status.handle is not None
-    fresh.download(status.handle, tmp_path / "key.png")
-    assert opened(tmp_path / "key.png").size == SIZE and case.submissions == 1
+    still = resume_elsewhere(case, tmp_path / "key.png")
+    assert opened(still).size == SIZE and case.submissions == 1
 
 
 def test_a_download_can_be_repeated(case: ImageCase, tmp_path: Path) -> None:
@@ -107,66 +103,46 @@ def test_a_download_can_be_repeated(case: ImageCase, tmp_path: Path) -> None:
 
 def test_429_on_create_is_retried_after_retry_after(case: ImageCase, tmp_path: Path) -> None:
     """A 429 refusal (with Retry-After) proves no job: it is retried and one picture is made."""
-    body = {"error": {"code": 429, "message": "Resource has been exhausted",
-                      "status": "RESOURCE_EXHAUSTED"}}  # fmt: skip
-    case.server.inject("create", Fault("status", 429, body, {"Retry-After": "1"}, times=2))
-    _generate(case, tmp_path / "key.png")
-    assert case.server.requests_to("create") == 3 and case.submissions == 1
+    check_429_on_create_is_retried(case, tmp_path / "key.png")
 
 
 @pytest.mark.parametrize("status", [500, 503])
 def test_5xx_on_create_is_ambiguous_and_not_retried(case: ImageCase, status: int) -> None:
     """A 5xx after the request was sent may have made (and billed) it: raised at once."""
-    case.server.inject("create", Fault("status", status, {"error": {"message": "upstream hiccup"}}))
-    with pytest.raises(ProviderUnavailableError) as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
-    assert f"HTTP {status}" in str(caught.value) and "upstream hiccup" in str(caught.value)
-    assert case.server.requests_to("create") == 1
+    check_5xx_on_create_is_ambiguous(case, status)
 
 
 def test_dropped_connection_on_create_is_ambiguous(case: ImageCase) -> None:
     """A connection dropped after the request was sent is not retried and may be billed."""
     case.server.inject("create", Fault("drop", after_effect=True))
-    with pytest.raises(ProviderUnavailableError) as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case)
     assert case.server.requests_to("create") == 1
 
 
 def test_a_truncated_answer_to_create_is_ambiguous(case: ImageCase) -> None:
     """An answer cut off halfway may have been billed: raised, never retried, nothing kept."""
     case.server.inject("create", Fault("truncated", after_effect=True))
-    with pytest.raises(ProviderUnavailableError) as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case)
     assert case.server.requests_to("create") == 1
     assert not list(case.work_dir.rglob("*.img"))
 
 
 def test_refused_connection_proves_no_job(case: ImageCase) -> None:
     """Nothing listening: retried, then an error that proves no job was made."""
-    provider = case.provider(base_url=f"http://127.0.0.1:{free_port()}")
-    with pytest.raises(ProviderUnavailableError, match=r"cannot connect to 127\.0\.0\.1") as caught:
-        provider.submit(case.request, "key-1")
-    assert caught.value.no_job and not caught.value.may_be_billed
+    check_refused_connection_proves_no_job(case)
 
 
 def test_slow_create_is_ambiguous(case: ImageCase) -> None:
     """An answer slower than the timeout may still have made the picture: not retried."""
     case.server.inject("create", Fault("slow", delay=0.6))
-    with pytest.raises(ProviderUnavailableError, match=r"no answer from 127\.0\.0\.1") as caught:
-        case.provider(timeout=0.2).submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case, r"no answer from 127\.0\.0\.1", timeout=0.2)
     assert case.server.requests_to("create") == 1
 
 
 def test_malformed_json_on_create_is_ambiguous(case: ImageCase) -> None:
     """A create answered with broken JSON may have made the picture: may be billed, not retried."""
     case.server.inject("create", Fault("malformed", after_effect=True))
-    with pytest.raises(ProviderUnavailableError, match="not JSON") as caught:
-        case.provider().submit(case.request, "key-1")
-    assert caught.value.may_be_billed and not caught.value.no_job
+    ambiguous_submit(case, "not JSON")
 
 
 @pytest.mark.parametrize("status", [500, 502, 503])
@@ -174,7 +150,7 @@ def test_5xx_on_poll_is_retried(case: ImageCase, tmp_path: Path, status: int) ->
     """500/502/503 answers to a poll are retried with backoff until the status comes."""
     _queued(case)
     case.server.inject("poll", Fault("status", status, {"error": {"message": "busy"}}, times=2))
-    _generate(case, tmp_path / "key.png")
+    generate(case, tmp_path / "key.png")
     assert case.submissions == 1
 
 
@@ -183,17 +159,13 @@ def test_a_broken_poll_is_asked_again(case: ImageCase, tmp_path: Path, kind: str
     """A poll whose connection drops, or whose answer is not JSON, is simply asked again."""
     _queued(case)
     case.server.inject("poll", Fault(kind))
-    _generate(case, tmp_path / "key.png")
+    generate(case, tmp_path / "key.png")
 
 
 def test_slow_poll_is_retried(case: ImageCase) -> None:
     """A poll slower than the timeout is asked again."""
     _queued(case)
-    provider = case.provider(timeout=0.3)
-    handle = provider.submit(case.request, "key-1")
-    case.server.inject("poll", Fault("slow", delay=0.6))
-    status, _ = run_job(provider, handle)
-    assert status.state is JobState.SUCCEEDED
+    check_slow_poll_is_retried(case)
 
 
 @pytest.mark.parametrize("kind", ["truncated", "not_video"])
@@ -202,7 +174,7 @@ def test_a_bad_download_is_fetched_again(case: ImageCase, tmp_path: Path, kind: 
     _queued(case)
     assert case.download_server is not None
     case.download_server.inject("blob", Fault(kind))
-    still = opened(_generate(case, tmp_path / "key.png"))
+    still = opened(generate(case, tmp_path / "key.png"))
     assert still.size == SIZE
     assert case.download_server.requests_to("blob") == 2
 
@@ -213,7 +185,7 @@ def test_a_download_that_stays_bad_is_never_returned(case: ImageCase, tmp_path: 
     assert case.download_server is not None
     case.download_server.inject("blob", Fault("not_video", times=10))
     with pytest.raises(ProviderUnavailableError, match="not a whole image"):
-        _generate(case, tmp_path / "key.png")
+        generate(case, tmp_path / "key.png")
     assert list(tmp_path.glob("*key*")) == []
 
 
@@ -254,35 +226,21 @@ def test_a_failed_generation_carries_the_providers_words(case: ImageCase) -> Non
 def test_a_job_that_never_finishes_hits_job_timeout(case: ImageCase) -> None:
     """A queued picture unfinished after provider.job_timeout fails with a message saying so."""
     _queued(case)
-    case.outcome("never")
-    provider = case.provider(job_timeout=0.2)
-    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
-    assert status.state is JobState.FAILED and status.message
-    assert "unfinished after" in status.message and "job_timeout" in status.message
+    check_job_timeout(case)
 
 
 def test_auth_refusal_names_the_variable_and_hides_the_key(
     case: ImageCase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A refused key is a one-line error naming the key's variable, proving no job."""
-    monkeypatch.setenv(case.key_variable, "sk-wrong-key-000000")
-    with pytest.raises(ProviderError) as caught:
-        case.provider().submit(case.request, "key-1")
-    message = str(caught.value)
-    assert "key was refused" in message and case.key_variable in message and "\n" not in message
-    assert "sk-wrong-key-000000" not in message
-    assert caught.value.no_job and case.submissions == 0
+    assert "key was refused" in refused_key_message(case, case.key_variable, monkeypatch)
 
 
 def test_a_missing_key_is_one_line_naming_the_variable(
     case: ImageCase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With no key in the environment or .env, building the provider fails naming the variable."""
-    monkeypatch.delenv(case.key_variable)
-    with pytest.raises(
-        ProviderError, match=f"no API key — set the environment variable {case.key_variable}"
-    ):
-        case.provider()
+    check_missing_key_is_one_line(case, case.key_variable, monkeypatch)
 
 
 def test_the_key_can_come_from_the_projects_dotenv(
@@ -292,7 +250,7 @@ def test_the_key_can_come_from_the_projects_dotenv(
     monkeypatch.delenv(case.key_variable)
     case.work_dir.parent.mkdir(parents=True, exist_ok=True)
     (case.work_dir.parent / ".env").write_text(f'export {case.key_variable}="{KEY}"\n')
-    _generate(case, tmp_path / "key.png")
+    generate(case, tmp_path / "key.png")
 
 
 def test_a_custom_key_env_is_read(case: ImageCase, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -316,10 +274,7 @@ def test_the_key_appears_in_no_output(
     )
     with pytest.raises(ProviderError) as caught:
         provider.submit(case.request, "key-2")
-    seen += [caught.value, caught.value.__cause__, caught.value.__context__]
-    files = [p.read_bytes() for p in case.work_dir.parent.rglob("*") if p.is_file()]
-    assert no_key_in(*seen, caplog.text)
-    assert all(KEY.encode() not in data for data in files)
+    check_key_hidden(case, seen, caught.value, caplog.text)
 
 
 def test_a_retired_model_is_said_and_never_retried(case: ImageCase) -> None:
@@ -364,7 +319,7 @@ def test_a_reference_picture_reaches_the_request(case: ImageCase, tmp_path: Path
     if not caps.accepts_reference_image:
         pytest.skip(f"{case.request.model} takes no reference picture")
     case.request = replace(case.request, reference_image=case.reference)
-    still = opened(_generate(case, tmp_path / "key.png"))
+    still = opened(generate(case, tmp_path / "key.png"))
     assert still.size == SIZE
     sent = next(s.body.decode() for s in case.server.seen if s.method == "POST")
     assert '"data:image/png;base64,' in sent or '"inlineData"' in sent

@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import Case, open_case, run_job
+from adapter_support import Case, keys_and_no_waits, open_case, run_job
 from fake_http import KEY, Fault, parse_multipart
 from PIL import Image
 
@@ -31,8 +30,7 @@ from cinestitch.providers.openai_models import DIALECTS, dialect_of
 
 @pytest.fixture(autouse=True)
 def _key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True):
+    with keys_and_no_waits(monkeypatch, "OPENAI_API_KEY"):
         yield
 
 

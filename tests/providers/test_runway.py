@@ -10,8 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import Case, open_case, reference_png, run_job
+from adapter_support import Case, keys_and_no_waits, open_case, reference_png, run_job
 from fake_http import KEY
 
 from cinestitch.providers import runway_models as models
@@ -25,8 +24,7 @@ REQUEST = GenerationRequest("runway", "veo3.1", "a kite", 6.0, 1920, 1080, 24, 9
 
 @pytest.fixture
 def case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
-    monkeypatch.setenv("RUNWAYML_API_SECRET", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True), open_case("runway", tmp_path) as c:
+    with keys_and_no_waits(monkeypatch, "RUNWAYML_API_SECRET"), open_case("runway", tmp_path) as c:
         yield c
 
 

@@ -9,8 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-import stamina
-from adapter_support import Case, open_case, reference_png, run_job
+from adapter_support import Case, keys_and_no_waits, open_case, reference_png, run_job
 from fake_http import KEY
 
 from cinestitch.providers._images import prepare_image
@@ -31,8 +30,7 @@ REQUEST = GenerationRequest("veo", "veo-3.1-fast-generate-preview", "a kite", 6.
 
 @pytest.fixture
 def case(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Case]:
-    monkeypatch.setenv("GEMINI_API_KEY", KEY)
-    with stamina.set_testing(True, attempts=10, cap=True), open_case("veo", tmp_path) as opened:
+    with keys_and_no_waits(monkeypatch, "GEMINI_API_KEY"), open_case("veo", tmp_path) as opened:
         yield opened
 
 
