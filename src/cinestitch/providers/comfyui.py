@@ -30,15 +30,8 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http
+from cinestitch.providers import _driver, _http
 from cinestitch.providers import comfyui_workflow as workflows
-from cinestitch.providers._driver import (
-    HttpDriver,
-    expected_seconds,
-    overdue_status,
-    read_record,
-    write_record,
-)
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -158,7 +151,7 @@ def keyed_rows(queue: Any, history: Any) -> Iterator[tuple[str, Any]]:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class ComfyUIProvider(HttpDriver):
+class ComfyUIProvider(_driver.HttpDriver):
     """A ComfyUI server; ``transport.base_url`` says where, ``client`` sends."""
 
     name = workflows.NAME
@@ -232,7 +225,7 @@ class ComfyUIProvider(HttpDriver):
         return self._handle(prompt_id, record)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = overdue_status(handle, self.transport)
+        overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
         interval = self.transport.poll_interval or POLL_INTERVAL
@@ -256,7 +249,7 @@ class ComfyUIProvider(HttpDriver):
         )
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        seconds = expected_seconds(handle)
+        seconds = _driver.expected_seconds(handle)
         file = handle.state.get("file")
         if not isinstance(file, Mapping):
             status = self.poll(handle)
@@ -285,7 +278,7 @@ class ComfyUIProvider(HttpDriver):
     def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
         """The prompt submitted here for ``idempotency_key``, found by its key in the queue
         and the history; ``ABSENT`` when the server has no such prompt."""
-        record = read_record(self.work_dir, idempotency_key)
+        record = _driver.read_record(self.work_dir, idempotency_key)
         if record is None:
             return LookupResult.UNKNOWN
         if isinstance(record.get("prompt_id"), str):
@@ -371,7 +364,7 @@ class ComfyUIProvider(HttpDriver):
         return JobHandle(self.name, prompt_id, state)
 
     def _record(self, key: str, record: Mapping[str, Any]) -> None:
-        write_record(self.name, self.work_dir, key, json.dumps(record))
+        _driver.write_record(self.name, self.work_dir, key, json.dumps(record))
 
     def _prompt_status(self) -> _http.StatusHook:
         def hook(status: int, said: str) -> ProviderError | None:

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from cinestitch.errors import GenerationFailedError
+from cinestitch.providers import _driver
 from cinestitch.providers import fal_models as models
-from cinestitch.providers._driver import expected_seconds, model_in
 from cinestitch.providers._images import PreparedImage, prepare_image, within_bytes
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -159,7 +159,7 @@ class FalProvider(FalDriver):
     name = models.NAME
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
-        m = model_in(models.MODELS, self.name, request.model)
+        m = _driver.model_in(models.MODELS, self.name, request.model)
         if m.max_prompt_chars is not None and len(request.prompt) > m.max_prompt_chars:
             raise GenerationFailedError(
                 f"fal: the prompt has {len(request.prompt)} characters; {m.family} takes "
@@ -180,7 +180,7 @@ class FalProvider(FalDriver):
         return self._queue.poll(handle, _video_outcome)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        seconds = expected_seconds(handle)
+        seconds = _driver.expected_seconds(handle)
         url = handle.state.get("video_url")
         if not isinstance(url, str):
             url = _video_url(self._queue.result(handle))

@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from cinestitch.errors import GenerationFailedError, JobNotFoundError
-from cinestitch.providers import _stills
+from cinestitch.providers import _driver, _stills
 from cinestitch.providers import fal_image_models as models
-from cinestitch.providers._driver import model_in
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -157,7 +156,7 @@ class FalImageProvider(FalDriver):
             raise GenerationFailedError(
                 "fal-image makes stills, not clips — name it for keyframes only", no_job=True
             )
-        m = model_in(models.MODELS, self.name, request.model)
+        m = _driver.model_in(models.MODELS, self.name, request.model)
         try:
             route = route_of(m, request)
         except ValueError as exc:

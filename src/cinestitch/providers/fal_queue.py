@@ -29,8 +29,7 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http
-from cinestitch.providers._driver import HttpDriver, overdue_status
+from cinestitch.providers import _driver, _http
 from cinestitch.providers.base import JobHandle, JobState, JobStatus, LookupResult, Transport
 from cinestitch.providers.fal_models import KEY_ENV, PUBLIC_BASE_URL
 from cinestitch.providers.spec import DEFAULT_TRANSPORT
@@ -186,7 +185,7 @@ class FalQueue:
 
     def poll(self, handle: JobHandle, outcome: Outcome) -> JobStatus:
         """The request's status; once completed, its result read by ``outcome``."""
-        overdue = overdue_status(handle, self.transport)
+        overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
         interval = self.transport.poll_interval or POLL_INTERVAL
@@ -255,7 +254,7 @@ class FalQueue:
         return hook
 
 
-class FalDriver(HttpDriver):
+class FalDriver(_driver.HttpDriver):
     """What the drivers of fal's video and image adapters share: fal's root and ``Key`` auth,
     the queue, cancel and lookup."""
 

@@ -34,9 +34,8 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http, _stills
+from cinestitch.providers import _driver, _http, _stills
 from cinestitch.providers import gemini_image_models as models
-from cinestitch.providers._driver import HttpDriver
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -197,7 +196,7 @@ def refusal_text(answer: Answer) -> str | None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class GeminiImageProvider(HttpDriver):
+class GeminiImageProvider(_driver.HttpDriver):
     """Gemini image models on the Gemini API; ``transport`` says where and how."""
 
     name = models.NAME

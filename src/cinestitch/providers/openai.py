@@ -29,15 +29,8 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http
+from cinestitch.providers import _driver, _http
 from cinestitch.providers import openai_models as models
-from cinestitch.providers._driver import (
-    HttpDriver,
-    expected_seconds,
-    overdue_status,
-    read_record,
-    write_record,
-)
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     Cost,
@@ -304,7 +297,7 @@ def gone_text(root: str, path: str, subject: str, answer: str, *, create: bool) 
 # -- the driver ------------------------------------------------------------------------------
 
 
-class OpenAIVideoProvider(HttpDriver):
+class OpenAIVideoProvider(_driver.HttpDriver):
     """A ``/v1/videos`` server: OpenAI's own (retired) or a gateway (``transport.base_url``)."""
 
     name = models.NAME
@@ -373,7 +366,7 @@ class OpenAIVideoProvider(HttpDriver):
         return self._handle(video.id, request.seconds, sent_at)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = overdue_status(handle, self.transport)
+        overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
         data, response = self._api.send_json(
@@ -393,7 +386,7 @@ class OpenAIVideoProvider(HttpDriver):
         return parse_status(handle, video, interval)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        seconds = expected_seconds(handle)
+        seconds = _driver.expected_seconds(handle)
         url = f"{self.jobs_url}/{handle.job_id}/content"
         fallback = handle.state.get("output_url")
         hook = self._status_hook(handle.job_id, create=False)
@@ -443,7 +436,7 @@ class OpenAIVideoProvider(HttpDriver):
 
     def lookup(self, idempotency_key: str) -> JobHandle | LookupResult:
         """Find the job of a submission whose answer was lost, by listing recent jobs."""
-        record = read_record(self.work_dir, idempotency_key)
+        record = _driver.read_record(self.work_dir, idempotency_key)
         if record is None:
             return LookupResult.UNKNOWN
         seconds = float(record.get("seconds", 0) or 0)
@@ -494,7 +487,7 @@ class OpenAIVideoProvider(HttpDriver):
 
     def _record(self, key: str, record: Mapping[str, Any]) -> None:
         text = json.dumps(record, ensure_ascii=False)
-        write_record(self.name, self.work_dir, key, text)
+        _driver.write_record(self.name, self.work_dir, key, text)
 
     def _status_hook(self, subject: str, *, create: bool) -> _http.StatusHook:
         root, path = self.root, self.dialect.path

@@ -24,9 +24,8 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http
+from cinestitch.providers import _driver, _http
 from cinestitch.providers import runway_models as models
-from cinestitch.providers._driver import HttpDriver, expected_seconds, model_in, overdue_status
 from cinestitch.providers._images import PreparedImage, prepare_image, within_bytes
 from cinestitch.providers.base import (
     CREDIT_USD,
@@ -183,7 +182,7 @@ def parse_status(handle: JobHandle, task: Task, poll_after: float, cost: Cost | 
 # -- the driver ------------------------------------------------------------------------------
 
 
-class RunwayProvider(HttpDriver):
+class RunwayProvider(_driver.HttpDriver):
     """Runway's API; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
@@ -196,7 +195,7 @@ class RunwayProvider(HttpDriver):
         return headers(key)
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
-        m = model_in(models.MODELS, self.name, request.model)
+        m = _driver.model_in(models.MODELS, self.name, request.model)
         if len(request.prompt.encode("utf-16-le")) // 2 > models.MAX_PROMPT_CHARS:
             raise GenerationFailedError(
                 f"runway: the prompt has more than {models.MAX_PROMPT_CHARS} characters — "
@@ -235,7 +234,7 @@ class RunwayProvider(HttpDriver):
         return JobHandle(self.name, task_id, state)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = overdue_status(handle, self.transport)
+        overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
         task = self._task(handle)
@@ -246,7 +245,7 @@ class RunwayProvider(HttpDriver):
     def download(self, handle: JobHandle, dest: Path) -> None:
         """Download ``output[0]``; its signed URL expires in 24-48 h, so a refused one is
         asked for again by fetching the task."""
-        seconds = expected_seconds(handle)
+        seconds = _driver.expected_seconds(handle)
         url = handle.state.get("output_url")
         if isinstance(url, str):
             try:

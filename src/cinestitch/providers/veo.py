@@ -24,9 +24,8 @@ from cinestitch.errors import (
     ProviderError,
     ProviderUnavailableError,
 )
-from cinestitch.providers import _http
+from cinestitch.providers import _driver, _http
 from cinestitch.providers import veo_models as models
-from cinestitch.providers._driver import HttpDriver, expected_seconds, overdue_status
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -200,7 +199,7 @@ def parse_status(handle: JobHandle, op: Operation, poll_after: float) -> JobStat
 # -- the driver ------------------------------------------------------------------------------
 
 
-class VeoProvider(HttpDriver):
+class VeoProvider(_driver.HttpDriver):
     """Veo on the Gemini API; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
@@ -244,14 +243,14 @@ class VeoProvider(HttpDriver):
         )
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = overdue_status(handle, self.transport)
+        overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
         op = self._operation(handle)
         return parse_status(handle, op, self.transport.poll_interval or POLL_INTERVAL)
 
     def download(self, handle: JobHandle, dest: Path) -> None:
-        seconds = expected_seconds(handle)
+        seconds = _driver.expected_seconds(handle)
         uri = handle.state.get("video_uri")
         if not isinstance(uri, str):
             op = self._operation(handle)
