@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cinestitch.providers.base import Capabilities
-from cinestitch.providers.fal_models import is_number, nearest_ratio
+from cinestitch.providers.fal_models import is_number, nearest_ratio, unknown_options
 from cinestitch.providers.spec import Shot
 
 NAME = "fal-image"
@@ -153,10 +153,7 @@ def option_keys(m: FalImageModel) -> tuple[str, ...]:
 def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
     m = MODELS[model]
     accepted = option_keys(m)
-    problems = [
-        f"{key}: unknown option — {m.endpoint} accepts: {', '.join(accepted) or 'none'}"
-        for key in sorted(set(options) - set(accepted))
-    ]
+    problems = unknown_options(m.endpoint, accepted, options)
     if "aspect_ratio" in accepted and options.get("aspect_ratio", m.aspect_ratios[0]) not in (
         m.aspect_ratios
     ):

@@ -189,10 +189,7 @@ def option_keys(m: FalModel) -> tuple[str, ...]:
 def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
     m = MODELS[model]
     accepted = option_keys(m)
-    problems = [
-        f"{key}: unknown option — {m.endpoint} accepts: {', '.join(accepted) or 'none'}"
-        for key in sorted(set(options) - set(accepted))
-    ]
+    problems = unknown_options(m.endpoint, accepted, options)
     for key, choices in (("resolution", m.resolutions), ("aspect_ratio", m.aspect_ratios)):
         if key in options and options[key] not in choices:
             problems.append(f"{key}: must be one of {', '.join(choices)}")
@@ -208,6 +205,16 @@ def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
         if not (is_number(value) and low <= float(value) <= high):
             problems.append(f"{key}: must be a number from {low:g} to {high:g}")
     return problems
+
+
+def unknown_options(
+    endpoint: str, accepted: tuple[str, ...], options: Mapping[str, Any]
+) -> list[str]:
+    """A problem for each option ``endpoint`` does not take, naming those it does."""
+    return [
+        f"{key}: unknown option — {endpoint} accepts: {', '.join(accepted) or 'none'}"
+        for key in sorted(set(options) - set(accepted))
+    ]
 
 
 def is_number(value: Any) -> bool:
