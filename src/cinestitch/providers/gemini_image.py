@@ -36,6 +36,8 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _driver, _http, _stills
 from cinestitch.providers import gemini_image_models as models
+from cinestitch.providers._gemini import API_VERSION, GeminiApi
+from cinestitch.providers._gemini import api_root as api_root
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -46,7 +48,6 @@ from cinestitch.providers.base import (
 )
 from cinestitch.providers.gemini_image_models import GeminiImageModel
 
-API_VERSION = "v1beta"
 POLICY_REASONS = (
     "SAFETY",
     "PROHIBITED_CONTENT",
@@ -63,12 +64,6 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 # -- pure: requests --------------------------------------------------------------------------
-
-
-def api_root(base_url: str | None) -> str:
-    """The server root, whether ``base_url`` ends in ``/v1beta`` or not."""
-    root = (base_url or models.PUBLIC_BASE_URL).rstrip("/")
-    return root.removesuffix("/" + API_VERSION)
 
 
 def build_generate_url(root: str, model: str) -> str:
@@ -196,17 +191,11 @@ def refusal_text(answer: Answer) -> str | None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-class GeminiImageProvider(_driver.HttpDriver):
+class GeminiImageProvider(GeminiApi, _driver.HttpDriver):
     """Gemini image models on the Gemini API; ``transport`` says where and how."""
 
     name = models.NAME
     default_key_env = models.KEY_ENV
-
-    def _root_of(self, base_url: str | None) -> str:
-        return api_root(base_url)
-
-    def _auth(self, key: str) -> dict[str, str]:
-        return {"x-goog-api-key": key}
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         """Make the picture (the call that is paid) and keep it under a new job id."""

@@ -36,12 +36,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cinestitch.providers._gemini import PUBLIC_BASE_URL as PUBLIC_BASE_URL
 from cinestitch.providers.base import Capabilities
 from cinestitch.providers.spec import Shot
 
 NAME = "gemini-image"
 KEY_ENV = "GEMINI_API_KEY"
-PUBLIC_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
 MB = 1024 * 1024
 MAX_IMAGE_BYTES = 7 * MB
 """An inline input image's limit (Vertex AI model pages: 7 MB per file)."""

@@ -26,6 +26,9 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _driver, _http
 from cinestitch.providers import veo_models as models
+from cinestitch.providers._gemini import API_VERSION, GeminiApi
+from cinestitch.providers._gemini import PUBLIC_BASE_URL as PUBLIC_BASE_URL
+from cinestitch.providers._gemini import api_root as api_root
 from cinestitch.providers._images import PreparedImage, prepare_image
 from cinestitch.providers.base import (
     GenerationRequest,
@@ -35,19 +38,11 @@ from cinestitch.providers.base import (
     LookupResult,
 )
 
-PUBLIC_BASE_URL = "https://generativelanguage.googleapis.com/v1beta"
-API_VERSION = "v1beta"
 POLL_INTERVAL = 10.0
 """Seconds between polls when the manifest sets none (Google's samples poll every 10 s)."""
 
 
 # -- pure: requests --------------------------------------------------------------------------
-
-
-def api_root(base_url: str | None) -> str:
-    """The server root, whether ``base_url`` ends in ``/v1beta`` or not."""
-    root = (base_url or PUBLIC_BASE_URL).rstrip("/")
-    return root.removesuffix("/" + API_VERSION)
 
 
 def build_create_url(root: str, model: str) -> str:
@@ -199,17 +194,11 @@ def parse_status(handle: JobHandle, op: Operation, poll_after: float) -> JobStat
 # -- the driver ------------------------------------------------------------------------------
 
 
-class VeoProvider(_driver.HttpDriver):
+class VeoProvider(GeminiApi, _driver.HttpDriver):
     """Veo on the Gemini API; ``transport`` says where and how, ``client`` sends."""
 
     name = models.NAME
     default_key_env = models.KEY_ENV
-
-    def _root_of(self, base_url: str | None) -> str:
-        return api_root(base_url)
-
-    def _auth(self, key: str) -> dict[str, str]:
-        return {"x-goog-api-key": key}
 
     def submit(self, request: GenerationRequest, idempotency_key: str) -> JobHandle:
         first = _image(request.reference_image) if not request.extend_from else None
