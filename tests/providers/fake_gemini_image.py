@@ -21,7 +21,7 @@ from typing import Any
 
 from fake_http import KEY, FakeJobServer, Seen
 from fake_images import picture_bytes
-from fake_veo import google_error, invalid_argument
+from fake_veo import checked_body, google_error
 
 Answer = tuple[int, dict[str, str], Any]
 GENERATE = re.compile(r"/v1beta/models/([^/:]+):generateContent")
@@ -67,13 +67,9 @@ class FakeGeminiImage(FakeJobServer):
         if self.retired or model not in MODELS:
             message = f"models/{model} is not found for API version v1beta, or is not supported"
             return 404, {}, google_error(404, "NOT_FOUND", message)
-        try:
-            body = json.loads(seen.body)
-        except ValueError:
-            return invalid_argument("Invalid JSON payload received.")
-        problem = self._check(model, body)
-        if problem:
-            return invalid_argument(problem)
+        body, refused = checked_body(seen, lambda b: self._check(model, b))
+        if refused is not None:
+            return refused
         self.last_body = body
         self.submissions += 1
         return 200, {}, self._answer(model, body)

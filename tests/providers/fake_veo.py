@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import time
 import uuid
@@ -39,6 +40,17 @@ def google_error(code: int, status: str, message: str, reason: str | None = None
 def invalid_argument(message: str) -> Answer:
     """Google's answer to a request it refuses as malformed."""
     return 400, {}, google_error(400, "INVALID_ARGUMENT", message)
+
+
+def checked_body(seen: Seen, check: Callable[[Any], str | None]) -> tuple[Any, Answer | None]:
+    """The request's JSON body, and Google's refusal of it (not JSON, or the problem
+    ``check`` finds) or ``None``."""
+    try:
+        body = json.loads(seen.body)
+    except ValueError:
+        return None, invalid_argument("Invalid JSON payload received.")
+    problem = check(body)
+    return body, invalid_argument(problem) if problem else None
 
 
 @dataclass
@@ -97,15 +109,9 @@ class FakeVeo(FakeJobServer):
     def _create(self, model: str, seen: Seen) -> Answer:
         if model not in MODELS:
             return 404, {}, google_error(404, "NOT_FOUND", f"models/{model} is not found")
-        import json
-
-        try:
-            body = json.loads(seen.body)
-        except ValueError:
-            return invalid_argument("Invalid JSON payload received.")
-        problem = self._check(model, body)
-        if problem:
-            return invalid_argument(problem)
+        body, refused = checked_body(seen, lambda b: self._check(model, b))
+        if refused is not None:
+            return refused
         name = f"models/{model}/operations/{uuid.uuid4().hex[:12]}"
         seconds = int(body["parameters"].get("durationSeconds", 8))
         self.operations[name] = Operation(name, model, seconds, time.monotonic(), body)
