@@ -157,9 +157,10 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     project = load_project(args.dir)
     total = sum(s.seconds for s in project.segments)
+    stills = f", {len(project.keyframes)} keyframes" if project.keyframes else ""
     print(
-        f"{project.manifest_path}: ok — {len(project.segments)} segments, {total:g} s generated "
-        f"with {project.provider.name}, output {project.output.path}"
+        f"{project.manifest_path}: ok — {len(project.segments)} segments{stills}, {total:g} s "
+        f"generated with {project.provider.name}, output {project.output.path}"
     )
     return 0
 
