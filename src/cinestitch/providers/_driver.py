@@ -11,19 +11,20 @@ from __future__ import annotations
 
 import abc
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from cinestitch.atomic import write_text_atomic
-from cinestitch.errors import GenerationFailedError, ProviderError
+from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
 from cinestitch.providers import _http
 from cinestitch.providers.base import JobHandle, JobState, JobStatus, Transport
 from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 M = TypeVar("M")
+T = TypeVar("T")
 RECORDS_DIR = "submissions"
 
 
@@ -73,6 +74,26 @@ class HttpDriver(abc.ABC):
             self.root,
             self.key_env,
         )
+
+
+def polled(
+    api: _http.Api,
+    url: str,
+    read: Callable[[Any], T],
+    *,
+    job: str,
+    speaker: str,
+    on_status: _http.StatusHook | None = None,
+) -> tuple[T, httpx.Response]:
+    """Poll ``url`` and ``read`` the answer; one that ``read`` cannot take (``ValueError``)
+    is a passing fault, said as ``{speaker}: poll of {job}: …``."""
+    data, response = api.send_json("GET", url, what="poll", on_status=on_status)
+    try:
+        return read(data), response
+    except ValueError as exc:
+        raise ProviderUnavailableError(
+            f"{speaker}: poll of {job}: {exc} — try again later", may_be_billed=True
+        ) from None
 
 
 def overdue_status(handle: JobHandle, transport: Transport) -> JobStatus | None:

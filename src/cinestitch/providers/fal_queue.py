@@ -189,15 +189,15 @@ class FalQueue:
         if overdue is not None:
             return overdue
         interval = self.transport.poll_interval or POLL_INTERVAL
-        data, _ = self.api.send_json(
-            "GET", self.url(handle, "status_url"), what="poll", on_status=_lost(handle)
+        url = self.url(handle, "status_url")
+        status, _ = _driver.polled(
+            self.api,
+            url,
+            parse_queue_status,
+            job=handle.job_id,
+            speaker="fal",
+            on_status=_lost(handle),
         )
-        try:
-            status = parse_queue_status(data)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"fal: poll of {handle.job_id}: {exc} — try again later", may_be_billed=True
-            ) from None
         if status.state is JobState.FAILED:
             return JobStatus(handle.job_id, status.state, None, failure_text(status.error or ""))
         if status.state is not JobState.SUCCEEDED:

@@ -369,18 +369,14 @@ class OpenAIVideoProvider(_driver.HttpDriver):
         overdue = _driver.overdue_status(handle, self.transport)
         if overdue is not None:
             return overdue
-        data, response = self._api.send_json(
-            "GET",
+        video, response = _driver.polled(
+            self._api,
             f"{self.jobs_url}/{handle.job_id}",
-            what="poll",
+            lambda data: parse_video(data, self.dialect),
+            job=handle.job_id,
+            speaker=self.name,
             on_status=self._status_hook(handle.job_id, create=False),
         )
-        try:
-            video = parse_video(data, self.dialect)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"openai: poll of {handle.job_id}: {exc} — try again later", may_be_billed=True
-            ) from None
         hint = poll_hint(response.headers)
         interval = hint if hint is not None else self.transport.poll_interval or POLL_INTERVAL
         return parse_status(handle, video, interval)

@@ -272,15 +272,15 @@ class RunwayProvider(_driver.HttpDriver):
         return LookupResult.UNKNOWN
 
     def _task(self, handle: JobHandle) -> Task:
-        data, _ = self._api.send_json(
-            "GET", f"{self.root}/v1/tasks/{handle.job_id}", what="poll", on_status=_lost(handle)
+        task, _ = _driver.polled(
+            self._api,
+            f"{self.root}/v1/tasks/{handle.job_id}",
+            parse_task,
+            job=handle.job_id,
+            speaker=self.name,
+            on_status=_lost(handle),
         )
-        try:
-            return parse_task(data)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"runway: poll of {handle.job_id}: {exc} — try again later", may_be_billed=True
-            ) from None
+        return task
 
     def _create_status(self, model: str) -> _http.StatusHook:
         host = urlsplit(self.root).netloc

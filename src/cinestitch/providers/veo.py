@@ -264,15 +264,15 @@ class VeoProvider(GeminiApi, _driver.HttpDriver):
 
     def _operation(self, handle: JobHandle) -> Any:
         name = str(handle.state.get("operation") or handle.job_id)
-        data, _ = self._api.send_json(
-            "GET", build_poll_url(self.root, name), what="poll", on_status=_poll_status(name)
+        op, _ = _driver.polled(
+            self._api,
+            build_poll_url(self.root, name),
+            parse_operation,
+            job=name,
+            speaker=self.name,
+            on_status=_poll_status(name),
         )
-        try:
-            return parse_operation(data)
-        except ValueError as exc:
-            raise ProviderUnavailableError(
-                f"veo: poll of {name}: {exc} — try again later", may_be_billed=True
-            ) from None
+        return op
 
     def _write_inline(self, encoded: str, dest: Path, seconds: float | None) -> None:
         from cinestitch.atomic import atomic_path
