@@ -64,10 +64,19 @@ def start_ledger(state_dir: Path, build_id: str, approved: Approved) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     data = {"takes": sorted(approved.takes), "cost": approved.cost}
     write_text_atomic(directory / f"{build_id}.plan.json", json.dumps(data) + "\n")
-    ledgers = sorted(directory.glob("*.jsonl"), key=lambda p: p.stat().st_mtime)
-    for old in ledgers[:-KEEP_BUILDS]:
+    ledgers = sorted(
+        (mtime, path) for path in directory.glob("*.jsonl") if (mtime := _mtime(path)) is not None
+    )  # another build may be dropping the same old files: one gone is no matter
+    for _, old in ledgers[:-KEEP_BUILDS]:
         old.unlink(missing_ok=True)
         old.with_suffix(".plan.json").unlink(missing_ok=True)
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return None
 
 
 def read_approved(state_dir: Path, build_id: str) -> Approved | None:

@@ -30,7 +30,11 @@ def begin_build(plan: BuildPlan, cache: Path, build_id: str) -> int:
     leftovers went."""
     marks = _marks(plan)
     dead = [m for m in _list(marks) if not _alive_mark(m.name)]
-    removed = sum(sweep_stale(dirs) for dirs in _directories(plan, cache)) if dead else 0
+    # where jobs are journaled and downloaded is small and always swept: a writer killed a
+    # moment after an earlier sweep (its process not yet gone) leaves nothing for good
+    removed = sweep_stale([cache / "jobs", cache / "incoming", plan.paths.lock_pending])
+    if dead:
+        removed += sum(sweep_stale(dirs) for dirs in _directories(plan, cache))
     for mark in dead:
         mark.unlink(missing_ok=True)
     marks.mkdir(parents=True, exist_ok=True)
