@@ -22,7 +22,7 @@ import av
 from cinestitch.atomic import atomic_path
 from cinestitch.chapters import Chapter
 from cinestitch.errors import MediaError
-from cinestitch.media.container import open_input
+from cinestitch.media.container import open_input, open_mp4_output
 
 CHAPTER_BASE = Fraction(1, 1000)
 """MP4 chapters are kept in milliseconds."""
@@ -57,7 +57,7 @@ def write_chapters(video: Path, chapters: Sequence[Chapter]) -> None:
     with open_input(video) as source, atomic_path(video) as tmp:
         streams = [s for s in source.streams if s.type in ("video", "audio")]
         try:
-            with _output(tmp) as out:
+            with open_mp4_output(tmp) as out:
                 copies: dict[int, Any] = {}
                 for stream in streams:
                     copy = out.add_stream_from_template(stream)
@@ -71,19 +71,6 @@ def write_chapters(video: Path, chapters: Sequence[Chapter]) -> None:
                     out.mux(packet)
         except av.FFmpegError as exc:
             raise MediaError(f"{video}: cannot write its chapters — {exc}") from exc
-
-
-def _output(tmp: Path) -> Any:
-    """An MP4 written as the stitcher writes one: playable while it loads, no build time."""
-    out = av.open(
-        str(tmp),
-        "w",
-        format="mp4",
-        options={"movflags": "+faststart"},
-        container_options={"fflags": "+bitexact"},
-    )
-    out.metadata.clear()
-    return out
 
 
 def retitled(

@@ -11,6 +11,7 @@ import contextlib
 import errno
 from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import av
 from av.audio.stream import AudioStream
@@ -83,3 +84,17 @@ def decoded_video(path: Path) -> Generator[av.VideoFrame, None, None]:
     """Every video frame of ``path`` in display order (a generator: close it when done early)."""
     with open_input(path) as container:
         yield from container.decode(video_stream(container, path))
+
+
+def open_mp4_output(path: Path) -> Any:
+    """An MP4 for writing as the stitcher writes one: playable while it loads (moov first),
+    bit-exact and without a build time, so equal inputs give equal bytes."""
+    out = av.open(
+        str(path),
+        "w",
+        format="mp4",
+        options={"movflags": "+faststart"},
+        container_options={"fflags": "+bitexact"},
+    )
+    out.metadata.clear()
+    return out

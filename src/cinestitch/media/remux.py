@@ -41,6 +41,7 @@ from cinestitch.media.audio import AudioMix, JoinMix, Samples
 from cinestitch.media.captions import TextLayout, plan_text
 from cinestitch.media.carve import carve_copies
 from cinestitch.media.chapters import chapter_marks, write_chapters
+from cinestitch.media.container import open_mp4_output
 from cinestitch.media.copies import PacketShelf
 from cinestitch.media.gop import GopIndex
 from cinestitch.media.joins import AudioPacket, aac_config, encode_join
@@ -353,7 +354,7 @@ def _mux(
     with (
         atomic_path(job.dest) as tmp,
         open_packets(template.info.path) as model,
-        _output(tmp) as out,
+        open_mp4_output(tmp) as out,
         ThreadPoolExecutor(max_workers=max(1, plan.encoder.threads)) as pool,
     ):
         vout = out.add_stream_from_template(model.streams.video[0])
@@ -368,18 +369,6 @@ def _mux(
     total = job.timeline.total_frames
     job.result.copied_frames = total - job.result.encoded_frames
     job.result.info = _done_info(job)
-
-
-def _output(tmp: Path) -> Any:
-    out = av.open(
-        str(tmp),
-        "w",
-        format="mp4",
-        options={"movflags": "+faststart"},
-        container_options={"fflags": "+bitexact"},
-    )
-    out.metadata.clear()
-    return out
 
 
 def _audio_stream(out: OutputContainer, job: Job) -> Any:
