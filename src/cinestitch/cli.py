@@ -22,6 +22,7 @@ from cinestitch.ci import CI_SYSTEMS, WORKFLOW_PATH, write_ci
 from cinestitch.doit_commands import plan_text, why_text
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.frozen import FROZEN_ENV
+from cinestitch.gc_tuning import settle
 from cinestitch.generation import RESUBMIT_ENV
 from cinestitch.manifest import MANIFEST_NAME, load_project
 from cinestitch.plan import plan_build
@@ -34,6 +35,7 @@ from cinestitch.scaffold import manifest_for
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    settle()
     try:
         return int(args.run(args))
     except ProjectError as exc:

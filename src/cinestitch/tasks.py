@@ -29,6 +29,7 @@ from cinestitch import actions, finish_actions
 from cinestitch.cache import JobJournal
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.finish_plan import sfx_files, speed_settings
+from cinestitch.gc_tuning import settle
 from cinestitch.handoff import handoff_paths, has_edl
 from cinestitch.keyframe_tasks import keyframe_tasks
 from cinestitch.lock import Lock
@@ -165,6 +166,7 @@ def project_tasks(project_dir: str | Path) -> Iterator[TaskDict]:
             yield frame_task(plan, step, shared)
     yield stitch_task(plan, shared)
     yield from review_tasks(plan, shared)
+    settle()  # the plan and the task graph live as long as the build: no more collecting them
 
 
 @dataclass(frozen=True)

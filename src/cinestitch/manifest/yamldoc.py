@@ -5,11 +5,17 @@ Python value is made: aliases may repeat only a few thousand values and never co
 themselves, nesting is shallow, every key is text, every number is finite and of a sane
 size, and only plain YAML types (text, numbers, true/false, null, lists, mappings) appear.
 Memory and time stay proportional to the file, whatever it says.
+
+Most manifests are plain (no anchors, aliases or tabs, shallow), and those are parsed by
+libyaml (a tenth of the time of PyYAML's Python parser); anything else, or anything libyaml
+finds wrong, goes through the Python parser and its checks, so every problem is reported
+the one way.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +159,17 @@ def _as_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
 
 ManifestLoader.add_constructor(TIMESTAMP_TAG, _as_text)
 
+_CLoader: Any = getattr(yaml, "CSafeLoader", None)
+"""libyaml's parser with PyYAML's safe constructor (None where PyYAML was built without it)."""
+
+
+class PlainLoader(_CLoader or yaml.SafeLoader):  # type: ignore[misc]
+    """libyaml's parser for manifests that need none of ``ManifestLoader``'s measuring."""
+
+
+PlainLoader.add_constructor(TIMESTAMP_TAG, _as_text)
+Loader = ManifestLoader | PlainLoader
+
 
 def _path_part(index: Any) -> str | int | None:
     if isinstance(index, int):
@@ -176,6 +193,9 @@ def load_yaml_document(path: Path, display_name: str) -> YamlDocument:
     text = _read_text(path, display_name)
     if isinstance(text, Problem):
         return YamlDocument(None, problems=[text])
+    plain = _plain_document(text, display_name)
+    if plain is not None:
+        return plain
     loader: ManifestLoader | None = None
     try:
         loader = ManifestLoader(text)
@@ -195,6 +215,47 @@ def load_yaml_document(path: Path, display_name: str) -> YamlDocument:
     finally:
         if loader is not None:
             loader.dispose()
+
+
+def _plain_document(text: str, name: str) -> YamlDocument | None:
+    """The document parsed by libyaml when it is plain and has no problem; None to leave it
+    to ``ManifestLoader`` (which then says what is wrong, or parses it all the same)."""
+    if _CLoader is None or "\t" in text or yaml.reader.Reader.NON_PRINTABLE.search(text):
+        return None
+    try:
+        if not _shallow_without_aliases(yaml.parse(text, Loader=_CLoader)):
+            return None
+        loader = PlainLoader(text)
+        try:
+            node = loader.get_single_node()
+            doc = YamlDocument(None)
+            if node is None:
+                return None
+            _walk(node, doc, name, loader)
+            if doc.problems:
+                return None
+            doc.data = loader.construct_document(node)
+            return doc
+        finally:
+            loader.dispose()
+    except (yaml.YAMLError, ValueError, TypeError, KeyError, RecursionError):
+        return None
+
+
+def _shallow_without_aliases(events: Iterable[yaml.Event]) -> bool:
+    """Whether the event stream has no anchor, no alias and nothing nested deeper than
+    ``MAX_DEPTH`` (read event by event: no recursion, whatever the nesting)."""
+    depth = 0
+    for event in events:
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            return False
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth >= MAX_DEPTH:
+                return False
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return True
 
 
 def _read_text(path: Path, name: str) -> str | Problem:
@@ -256,7 +317,7 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
     return Problem(name, at_line, "", f"invalid YAML: {problem}")
 
 
-def _walk(root: yaml.Node, doc: YamlDocument, name: str, loader: ManifestLoader) -> None:
+def _walk(root: yaml.Node, doc: YamlDocument, name: str, loader: Loader) -> None:
     """Record the line of every key path, and what is wrong with keys and values (each node
     judged once, however many aliases repeat it). Aliases were bounded while composing, so
     walking the expanded tree is bounded too."""
@@ -311,7 +372,7 @@ def _judge_key(
 _KIND_WORDS = {"int": "a number", "float": "a number", "bool": "true or false", "null": "null"}
 
 
-def _judge_node(node: yaml.Node, path: KeyPath, name: str, loader: ManifestLoader) -> list[Problem]:
+def _judge_node(node: yaml.Node, path: KeyPath, name: str, loader: Loader) -> list[Problem]:
     line, where = node.start_mark.line + 1, format_key_path(path)
     tag = str(node.tag)
     if tag not in PLAIN_TAGS and tag != TIMESTAMP_TAG:
