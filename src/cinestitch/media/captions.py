@@ -18,19 +18,21 @@ import functools
 import hashlib
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
-import PIL
-from PIL import Image, ImageDraw, ImageFont
 
 from cinestitch.media.finish import Caption, Comment, TextStyle
 from cinestitch.media.timeline import Timeline
 from cinestitch.media.types import StitchPlan
 from cinestitch.media.yuv import Yuv, split_planes
 
+if TYPE_CHECKING:
+    from PIL import ImageFont
+
+    Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 Alpha = npt.NDArray[np.float32]
-Font = ImageFont.FreeTypeFont | ImageFont.ImageFont
 MARGIN = 0.06
 """Distance of a caption from the top or bottom edge, as a fraction of the height."""
 COMMENT_AREA = 0.75
@@ -240,7 +242,10 @@ def _clears(before: tuple[float, float, float] | None) -> float:
 
 @functools.cache
 def font(size: int) -> Font:
-    """Pillow's bundled font at ``size`` pixels (offline and equal on every machine)."""
+    """Pillow's bundled font at ``size`` pixels (offline and equal on every machine).
+    Pillow is imported here, by the first text drawn: a stitch without text never loads it."""
+    from PIL import ImageFont
+
     return ImageFont.load_default(size=size)
 
 
@@ -269,6 +274,9 @@ def make_stamp(text: str, style: TextStyle, frame_height: int, wrap: int | None)
 def _stamp(
     text: str, size: float, color: str, box: float, frame_height: int, width: int | None
 ) -> Stamp:
+    import PIL
+    from PIL import Image, ImageDraw
+
     px = max(8, round(size * frame_height))
     face = font(px)
     lines = wrap(text, face, width) if width is not None else [" ".join(text.split())]
