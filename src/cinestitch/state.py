@@ -23,7 +23,7 @@ from cinestitch.digests import DigestMemo
 from cinestitch.errors import CinestitchError
 from cinestitch.forecast import Forecast, Pictures, forecast_build
 from cinestitch.labels import keyframe_of
-from cinestitch.lock import Lock, apply_pending, load_lock, read_pending
+from cinestitch.lock import Lock, apply_pending, load_lock_remembered, read_pending
 from cinestitch.plan import STILL_VIEW, BuildPaths, BuildPlan, frame_view
 from cinestitch.prices import Price, find_price, find_still_price
 
@@ -101,12 +101,15 @@ def load_current_lock(paths: BuildPaths) -> Lock:
     known = _LOCKS.get(paths.lock)
     if known is not None and known[0] == signature:
         return known[1]
-    lock = apply_pending(load_lock(paths.lock), read_pending(paths.lock_pending))
+    memo = paths.state / LOCK_MEMO
+    lock = apply_pending(load_lock_remembered(paths.lock, memo), read_pending(paths.lock_pending))
     _LOCKS[paths.lock] = (signature, lock)
     return lock
 
 
 _LOCKS: dict[Path, tuple[object, Lock]] = {}
+LOCK_MEMO = "lock.json"
+"""The parsed lock, remembered in the project's state directory (``load_lock_remembered``)."""
 
 
 def _stat_of(path: Path) -> tuple[int, int, int] | None:
