@@ -16,7 +16,6 @@ of the pictures' folder and a hash, and renders nothing.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
@@ -25,8 +24,6 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-
-import jinja2
 
 from cinestitch import __version__
 from cinestitch.atomic import write_text_if_changed
@@ -324,7 +321,12 @@ def _relative(path: Path, start: Path) -> str:
 def render_page(page: Page, compiled: Path | None = None) -> str:
     """The page's HTML, ending with the line that signs it (``SIGNED``); ``compiled``: a
     folder that keeps the compiled template between processes (compiling it is most of the
-    cost of writing the page)."""
+    cost of writing the page). Jinja is imported here: deciding whether the page is
+    current (every build does) needs none of it."""
+    import jinja2
+
+    from cinestitch.jinja_cache import KeptTemplates
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(DATA_DIR / "storyboard"),
         autoescape=True,
@@ -336,38 +338,6 @@ def render_page(page: Page, compiled: Path | None = None) -> str:
     html = env.get_template(TEMPLATE).render(page=page, files=STORYBOARD_FILES)
     body = hashlib.sha256(html.encode()).hexdigest()
     return f"{html}\n<!-- storyboard {page_signature(page)} {body} -->\n"
-
-
-class KeptTemplates(jinja2.BytecodeCache):
-    """Compiled templates in a folder, one file each, named by the template and checked by
-    Jinja against its source's checksum; written atomically. Only a speed-up: a folder that
-    cannot be read or written, or a damaged file, means the template is compiled again."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def _file(self, bucket: jinja2.bccache.Bucket) -> Path:
-        return self.folder / f"{bucket.key}.jinja"
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        try:
-            with open(self._file(bucket), "rb") as f:
-                bucket.load_bytecode(f)
-        except Exception:  # missing or damaged: compiled instead
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        """Written beside its final name and renamed onto it (not synced: a file lost in a
-        crash is compiled again)."""
-        dest = self._file(bucket)
-        tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-        try:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_bytes(bucket.bytecode_to_string())
-            os.replace(tmp, dest)
-        except OSError:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
 
 
 def page_signature(page: Page) -> str:

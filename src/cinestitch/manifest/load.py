@@ -46,6 +46,7 @@ from cinestitch.manifest.yamldoc import (
 )
 from cinestitch.media.fit import FIT_MODES, FitMode
 from cinestitch.media.types import Transition
+from cinestitch.prompt_memo import remember_prompts
 from cinestitch.prompts import render_prompts
 from cinestitch.providers import DEFAULT_PROVIDER, PROVIDERS, default_model
 
@@ -76,10 +77,12 @@ def _known_valid(root: Path, manifest: Path) -> bool:
 
 def remember_valid(project: Project) -> None:
     """After a project loaded without a problem: remember its manifest, so the next load of
-    the same bytes skips the schema (best effort: only a speed-up)."""
+    the same bytes skips the schema, and its rendered prompts (best effort: only a
+    speed-up)."""
     with contextlib.suppress(OSError):
         key = validity_key(project.manifest_path.read_bytes())
         write_text_if_changed(project.root / VALIDITY_MEMO, key + "\n")
+    remember_prompts(project.root / VALIDITY_MEMO.parent, project.prompts)
 
 
 def _load_project(root: Path) -> Project:
@@ -108,7 +111,7 @@ def _load_project(root: Path) -> Project:
     problems += check_finishing(project, doc)
     problems += check_keyframes(project, doc)
     problems += check_assets(project, doc)
-    prompts, prompt_problems = render_prompts(project)
+    prompts, prompt_problems = render_prompts(project, root / VALIDITY_MEMO.parent)
     problems += prompt_problems
     if problems:
         raise ProjectError(sorted(problems, key=_problem_order))
