@@ -14,20 +14,11 @@ segment may name) unless asked for another kind.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from cinestitch.errors import ProviderError
-from cinestitch.providers import (
-    comfyui_workflow,
-    fal_image_models,
-    fal_models,
-    gemini_image_models,
-    openai_models,
-    runway_models,
-    veo_models,
-)
 from cinestitch.providers.base import Capabilities, Kind, Provider, Transport
 from cinestitch.providers.spec import DEFAULT_TRANSPORT, ProviderContext, ProviderInfo, Shot
 
@@ -138,57 +129,104 @@ def _network(
     )
 
 
-PROVIDERS: dict[str, ProviderInfo] = {
-    info.name: info
-    for info in (
-        ProviderInfo(
-            name="animatic",
-            default_model="sketch",
-            models=("sketch",),
-            key_env=None,
-            capabilities_of=_animatic_capabilities,
-            options_check=_animatic_options,
-            factory=_animatic,
-        ),
-        _network(veo_models, "veo", "VeoProvider"),
-        _network(
-            openai_models,
-            "openai",
-            "OpenAIVideoProvider",
-            open_models=True,
-            dialects=tuple(openai_models.DIALECTS),
-        ),
-        _network(fal_models, "fal", "FalProvider"),
-        _network(runway_models, "runway", "RunwayProvider"),
-        ProviderInfo(
-            name=comfyui_workflow.NAME,
-            default_model=comfyui_workflow.DEFAULT_MODEL,
-            models=(comfyui_workflow.DEFAULT_MODEL,),
-            key_env=None,
-            capabilities_of=comfyui_workflow.capabilities,
-            options_check=comfyui_workflow.check_options,
-            factory=_built("comfyui", "ComfyUIProvider"),
-            shot_check=comfyui_workflow.check_shot,
-            open_models=True,
-            files_check=comfyui_workflow.check_files,
-            file_identity=comfyui_workflow.file_identity,
-        ),
-        _network(
-            gemini_image_models,
+def _animatic_info() -> ProviderInfo:
+    return ProviderInfo(
+        name="animatic",
+        default_model="sketch",
+        models=("sketch",),
+        key_env=None,
+        capabilities_of=_animatic_capabilities,
+        options_check=_animatic_options,
+        factory=_animatic,
+    )
+
+
+def _table(module: str) -> _ModelTable:
+    return cast("_ModelTable", importlib.import_module(f"{__name__}.{module}"))
+
+
+def _openai_info() -> ProviderInfo:
+    table = _table("openai_models")
+    dialects = tuple(cast("Any", table).DIALECTS)
+    return _network(table, "openai", "OpenAIVideoProvider", open_models=True, dialects=dialects)
+
+
+def _comfyui_info() -> ProviderInfo:
+    from cinestitch.providers import comfyui_workflow
+
+    return ProviderInfo(
+        name=comfyui_workflow.NAME,
+        default_model=comfyui_workflow.DEFAULT_MODEL,
+        models=(comfyui_workflow.DEFAULT_MODEL,),
+        key_env=None,
+        capabilities_of=comfyui_workflow.capabilities,
+        options_check=comfyui_workflow.check_options,
+        factory=_built("comfyui", "ComfyUIProvider"),
+        shot_check=comfyui_workflow.check_shot,
+        open_models=True,
+        files_check=comfyui_workflow.check_files,
+        file_identity=comfyui_workflow.file_identity,
+    )
+
+
+_ENTRIES: dict[str, tuple[Kind, Callable[[], ProviderInfo]]] = {
+    "animatic": ("video", _animatic_info),
+    "veo": ("video", lambda: _network(_table("veo_models"), "veo", "VeoProvider")),
+    "openai": ("video", _openai_info),
+    "fal": ("video", lambda: _network(_table("fal_models"), "fal", "FalProvider")),
+    "runway": ("video", lambda: _network(_table("runway_models"), "runway", "RunwayProvider")),
+    "comfyui": ("video", _comfyui_info),
+    "gemini-image": (
+        "image",
+        lambda: _network(
+            _table("gemini_image_models"),
             "gemini_image",
             "GeminiImageProvider",
             open_models=True,
             kind="image",
         ),
-        _network(fal_image_models, "fal_image", "FalImageProvider", kind="image"),
-    )
+    ),
+    "fal-image": (
+        "image",
+        lambda: _network(_table("fal_image_models"), "fal_image", "FalImageProvider", kind="image"),
+    ),
 }
+"""Each provider's kind, and how its entry is made: a provider's model table is imported
+when its entry is first asked for, so a project loads only the tables it names."""
+
+
+class _Registry(Mapping[str, ProviderInfo]):
+    """The registered providers by name, each entry made on first use."""
+
+    def __init__(self) -> None:
+        self._made: dict[str, ProviderInfo] = {}
+
+    def __getitem__(self, name: str) -> ProviderInfo:
+        info = self._made.get(name)
+        if info is None:
+            info = _ENTRIES[name][1]()
+            if (info.name, info.kind) != (name, _ENTRIES[name][0]):
+                raise AssertionError(f"provider entry {name} describes {info.name} ({info.kind})")
+            self._made[name] = info
+        return info
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_ENTRIES)
+
+    def __len__(self) -> int:
+        return len(_ENTRIES)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _ENTRIES
+
+
+PROVIDERS: Mapping[str, ProviderInfo] = _Registry()
 
 
 def provider_names(kind: Kind | None = "video") -> list[str]:
     """The registered providers that make ``kind`` (video by default: what a segment may
     name; ``image``: what a keyframe may name; ``None``: all)."""
-    return sorted(name for name, info in PROVIDERS.items() if kind is None or info.kind == kind)
+    return sorted(name for name, (k, _) in _ENTRIES.items() if kind is None or k == kind)
 
 
 def provider_info(name: str) -> ProviderInfo:
