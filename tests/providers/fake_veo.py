@@ -91,11 +91,11 @@ class FakeVeo(FakeJobServer):
         self.operations: dict[str, Operation] = {}
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
-        if seen.headers.get("x-goog-api-key") != KEY:
-            error = google_error(
-                401, "UNAUTHENTICATED", "API key not valid. Please pass a valid API key."
-            )
-            return "auth", lambda: (401, {}, error)
+        if seen.headers.get("x-goog-api-key") != KEY:  # the Gemini API's answer to a bad key
+            error = google_error(400, "INVALID_ARGUMENT",
+                                 "API key not valid. Please pass a valid API key.",
+                                 "API_KEY_INVALID")  # fmt: skip
+            return "auth", lambda: (400, {}, error)
         if seen.method == "POST" and (m := CREATE.fullmatch(seen.path)):
             return "create", lambda: self._create(m.group(1), seen)
         if seen.method == "POST" and (m := CANCEL.fullmatch(seen.path)):

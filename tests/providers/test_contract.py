@@ -192,8 +192,10 @@ def test_polling_stays_within_latency_over_interval(case: Case) -> None:
 def test_auth_refusal_names_the_variable_and_hides_the_key(
     case: Case, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A refused key is a one-line error naming the key's variable, proving no job."""
-    assert "HTTP 401" in refused_key_message(case, _key_variable(case), monkeypatch)
+    """A refused key is a one-line error naming the key's variable, proving no job, and
+    says the key was refused (401 for most APIs, 400 ``API key not valid`` for Gemini's)."""
+    message = refused_key_message(case, _key_variable(case), monkeypatch)
+    assert "the key was refused (HTTP 40" in message, message
 
 
 def test_a_missing_key_is_one_line_naming_the_variable(

@@ -29,3 +29,9 @@ class GeminiApi:
 
     def _auth(self, key: str) -> dict[str, str]:
         return {KEY_HEADER: key}
+
+
+def refuses_key(status: int, said: str) -> bool:
+    """Whether an answer is the Gemini API refusing the key: it says so with HTTP 400
+    (``INVALID_ARGUMENT``, reason ``API_KEY_INVALID``: "API key not valid"), not 401."""
+    return status == 400 and ("api key" in said.lower() or "API_KEY_INVALID" in said)

@@ -36,7 +36,7 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _driver, _http, _stills
 from cinestitch.providers import gemini_image_models as models
-from cinestitch.providers._gemini import API_VERSION, GeminiApi
+from cinestitch.providers._gemini import API_VERSION, GeminiApi, refuses_key
 from cinestitch.providers._gemini import api_root as api_root
 from cinestitch.providers._images import PreparedImage
 from cinestitch.providers.base import (
@@ -326,7 +326,7 @@ class GeminiImageProvider(GeminiApi, _driver.HttpDriver):
                     "provider.base_url",
                     no_job=True,
                 )
-            if status == 400 and "api key" in said.lower():
+            if refuses_key(status, said):
                 return ProviderError(
                     f"gemini-image: the key was refused (HTTP 400: {said}) — check {self.key_env}",
                     no_job=True,

@@ -26,7 +26,7 @@ from cinestitch.errors import (
 )
 from cinestitch.providers import _driver, _http
 from cinestitch.providers import veo_models as models
-from cinestitch.providers._gemini import API_VERSION, GeminiApi
+from cinestitch.providers._gemini import API_VERSION, GeminiApi, refuses_key
 from cinestitch.providers._gemini import PUBLIC_BASE_URL as PUBLIC_BASE_URL
 from cinestitch.providers._gemini import api_root as api_root
 from cinestitch.providers._images import PreparedImage, prepare_image
@@ -296,6 +296,11 @@ class VeoProvider(GeminiApi, _driver.HttpDriver):
                 return ProviderError(
                     f"veo: no model '{model}' here (HTTP 404: {said}) — use one of "
                     f"{', '.join(models.MODELS)}, or check provider.base_url",
+                    no_job=True,
+                )
+            if refuses_key(status, said):
+                return ProviderError(
+                    f"veo: the key was refused (HTTP 400: {said}) — check {self.key_env}",
                     no_job=True,
                 )
             return None
