@@ -132,8 +132,41 @@ def test_unknown_keyframes_and_characters_are_named(make_project: ProjectFactory
     ]
 
 
-def test_reference_keyframes_needs_between(make_project: ProjectFactory) -> None:
-    """reference: keyframes without between says what to add."""
+def test_reference_keyframes_runs_between_the_keyframes_in_order(
+    make_project: ProjectFactory,
+) -> None:
+    """Segments that say reference: keyframes without naming stills take the keyframes in
+    the order declared, each from one to the next; a chained segment between them and one
+    that names its own (between:) take no turn; the last may start on the last keyframe."""
+    root = make_project(
+        BASE
+        + """
+    keyframes:
+      - {id: a, prompt: "a field"}
+      - {id: b, prompt: "a river"}
+      - {id: c, prompt: "a hill"}
+    segments:
+      - {id: one, reference: keyframes, prompt: "to {{ keyframes.end.id }}"}
+      - {id: more, prompt: "on"}
+      - {id: named, between: [a, c], prompt: "x"}
+      - {id: two, reference: keyframes, prompt: "from {{ keyframes.start.id }}"}
+      - {id: three, reference: keyframes, prompt: "y"}
+    """
+    )
+    project = load_project(root)
+    got = {s.id: (s.between, s.reference) for s in project.segments}
+    assert got == {
+        "one": (("a", "b"), Reference("keyframe", "a")),
+        "more": ((), Reference("segment", "one")),
+        "named": (("a", "c"), Reference("keyframe", "a")),
+        "two": (("b", "c"), Reference("keyframe", "b")),
+        "three": (("c",), Reference("keyframe", "c")),
+    }
+    assert project.prompts["one"].text == "to b" and project.prompts["two"].text == "from b"
+
+
+def test_reference_keyframes_past_the_last_keyframe(make_project: ProjectFactory) -> None:
+    """A segment left without a keyframe, or a project with none, says what to add."""
     root = make_project(
         BASE
         + """
@@ -141,11 +174,26 @@ def test_reference_keyframes_needs_between(make_project: ProjectFactory) -> None
       - {id: a, prompt: "a field"}
     segments:
       - {id: one, reference: keyframes, prompt: "x"}
+      - {id: two, reference: keyframes, prompt: "x"}
     """
     )
     assert problems_of(root) == [
-        "cinestitch.yaml:10 segments[0].reference: reference: keyframes needs between: "
-        "[start, end] — name the keyframes this segment runs between"
+        "cinestitch.yaml:11 segments[1].reference: reference: keyframes, but the 1 keyframe "
+        "declared are taken by the segments before it (each runs from one keyframe to the "
+        "next) — add a keyframe, or name this segment's with between: [start, end]"
+    ]
+    root = make_project(
+        BASE
+        + """
+    segments:
+      - {id: one, reference: keyframes, prompt: "x"}
+    """,
+        name="none",
+    )
+    assert problems_of(root) == [
+        "cinestitch.yaml:8 segments[0].reference: reference: keyframes, but no keyframes are "
+        "declared — add keyframes:, or start from previous, none, an earlier segment or a "
+        "picture"
     ]
 
 

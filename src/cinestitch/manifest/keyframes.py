@@ -10,12 +10,20 @@ provider that makes no stills, a model that cannot end on a frame or takes fewer
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from cinestitch.errors import Problem
 from cinestitch.manifest.checks import IMAGE_SUFFIXES, cast_problem, problem_at, resolve_inside
-from cinestitch.manifest.model import Character, Keyframe, Project, ProviderSpec, Segment
+from cinestitch.manifest.model import (
+    Character,
+    Keyframe,
+    Project,
+    ProviderSpec,
+    Reference,
+    Segment,
+)
 from cinestitch.manifest.yamldoc import KeyPath, YamlDocument
 from cinestitch.providers import PROVIDERS, ProviderInfo, Shot
 
@@ -73,6 +81,27 @@ def parse_keyframes(
             )
         )
     return tuple(found)
+
+
+def keyframes_in_order(project: Project) -> Project:
+    """Segments that say ``reference: keyframes`` without naming their stills run between
+    the keyframes in the order declared: the first such segment from the first keyframe to
+    the second, the next from the second to the third, and so on (the keyframe before it
+    and the one after it); one left with a single keyframe after the others starts on it.
+    A segment that names them (``between:``) keeps its own and takes no turn."""
+    ids = [k.id for k in project.keyframes]
+    turn = 0
+    segments = list(project.segments)
+    for i, s in enumerate(segments):
+        if s.reference.kind != "keyframe" or s.between or s.clip is not None:
+            continue
+        if turn < len(ids):
+            between = tuple(ids[turn : turn + 2])
+            segments[i] = dataclasses.replace(
+                s, between=between, reference=Reference("keyframe", between[0])
+            )
+        turn += 1
+    return dataclasses.replace(project, segments=tuple(segments)) if turn else project
 
 
 def parse_characters(data: Mapping[str, Any], doc: YamlDocument) -> tuple[Character, ...]:
@@ -234,10 +263,18 @@ def _check_segment(project: Project, s: Segment, doc: YamlDocument) -> list[Prob
     if s.clip is not None:
         return problems  # a clip segment's generation keys are refused by the finishing checks
     if s.reference.kind == "keyframe" and not s.between:
-        message = (
-            "reference: keyframes needs between: [start, end] — name the keyframes this "
-            "segment runs between"
-        )
+        count = len(project.keyframes)
+        if count == 0:
+            message = (
+                "reference: keyframes, but no keyframes are declared — add keyframes:, or "
+                "start from previous, none, an earlier segment or a picture"
+            )
+        else:
+            message = (
+                f"reference: keyframes, but the {count} keyframe{'s' if count != 1 else ''} "
+                "declared are taken by the segments before it (each runs from one keyframe to "
+                "the next) — add a keyframe, or name this segment's with between: [start, end]"
+            )
         return [*problems, problem_at(doc, (*key, "reference"), message)]
     if not s.between:
         return problems

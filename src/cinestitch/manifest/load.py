@@ -25,7 +25,12 @@ from cinestitch.manifest.finishing import (
     resolve_footage,
     segment_fields,
 )
-from cinestitch.manifest.keyframes import check_keyframes, parse_characters, parse_keyframes
+from cinestitch.manifest.keyframes import (
+    check_keyframes,
+    keyframes_in_order,
+    parse_characters,
+    parse_keyframes,
+)
 from cinestitch.manifest.model import (
     MANIFEST_NAME,
     AudioSpec,
@@ -206,7 +211,7 @@ def build_project(root: Path, doc: YamlDocument) -> tuple[Project, list[Problem]
         keyframes=parse_keyframes(data, doc, provider, merge_provider),
         characters=parse_characters(data, doc),
     )
-    return project, problems
+    return keyframes_in_order(project), problems
 
 
 def _names(value: Any) -> tuple[str, ...]:
