@@ -3,8 +3,8 @@ neither imports Jinja nor renders a template (a third of a no-op's own work at 1
 segments, benchmarks/overhead.py).
 
 A render is a function of its template's text, the templates it may include (every file
-of the project's ``prompts/`` and of the shared templates, judged by name, size and
-modification time), the context it is given (JSON of the bible, the segment's vars and the
+of the project's ``prompts/`` and of the shared templates, judged by name, size, times and
+inode), the context it is given (JSON of the bible, the segment's vars and the
 views around it, the previous prompt included) and cinestitch's version (the sandbox and
 its filters). The memo keeps, per segment or keyframe label, the digest of those inputs and
 what they rendered to; only renders that succeeded are kept, so a problem is always found
@@ -32,8 +32,10 @@ MEMO_VERSION = 1
 
 
 def folder_signature(folders: Iterable[Path]) -> str:
-    """The digest of every file under ``folders``: relative name, size, modification time
-    (links followed, as the template loader follows them, and where they lead)."""
+    """The digest of every file under ``folders``: relative name, size, modification and
+    change times and inode (links followed, as the template loader follows them, and where
+    they lead). The change time cannot be set back, so a file rewritten with its old size
+    and modification time restored still changes the digest."""
     digest = hashlib.sha256()
     for folder in folders:
         digest.update(f"{folder}\0{os.path.realpath(folder)}\0".encode())
@@ -47,7 +49,8 @@ def folder_signature(folders: Iterable[Path]) -> str:
                 except OSError:
                     continue
                 rel = os.path.relpath(path, folder)
-                digest.update(f"{rel}\0{link}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+                stamp = f"{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\0{st.st_ino}"
+                digest.update(f"{rel}\0{link}\0{stamp}\0".encode())
     return digest.hexdigest()
 
 

@@ -84,6 +84,19 @@ def test_an_included_template_renders_again(
     assert counted[3:] == ["a", "b", "c"]  # every render may read any template
 
 
+def test_a_template_rewritten_with_its_old_size_and_time_renders_again(
+    make_project: ProjectFactory,
+) -> None:
+    root = make_project(MANIFEST, TEMPLATES)
+    loaded(root)
+    style = root / "prompts" / "style.j2"
+    before = style.stat()
+    style.write_text("Glowing!!!")  # as long as "Cinematic."
+    os.utime(style, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert style.stat().st_size == before.st_size
+    assert loaded(root)["a"].startswith("Glowing!!!")
+
+
 def test_a_changed_value_renders_what_sees_it(
     make_project: ProjectFactory, counted: list[str]
 ) -> None:
