@@ -92,6 +92,21 @@ class Card:
 
 
 @dataclass(frozen=True)
+class KeyframeCard:
+    """A keyframe the segments run between: its still, and who made it at what cost."""
+
+    id: str
+    picture: Picture | None
+    """``None`` while a drawn still is not made yet."""
+    made: str
+    """``picture in the project`` or ``drawn by <provider> (<model>)``."""
+    prompt: str
+    cost: str
+    used_by: tuple[str, ...]
+    """The segments that start or end on it."""
+
+
+@dataclass(frozen=True)
 class ChapterMark:
     segment: str
     title: str
@@ -112,10 +127,12 @@ class Page:
     spent: str
     width: int
     height: int
+    keyframes: tuple[KeyframeCard, ...] = ()
 
     @property
     def pictures(self) -> list[Picture]:
-        found = [c.reference_picture for c in self.cards if c.reference_picture is not None]
+        found = [k.picture for k in self.keyframes if k.picture is not None]
+        found += [c.reference_picture for c in self.cards if c.reference_picture is not None]
         for card in self.cards:
             for take in card.takes:
                 found += take.pictures or ()
@@ -272,7 +289,30 @@ def build_page(plan: BuildPlan, build_id: str) -> Page:
         spent=dollars(lock.spent_usd),
         width=plan.project.output.width,
         height=plan.project.output.height,
+        keyframes=_keyframe_cards(plan, lock),
     )
+
+
+def _keyframe_cards(plan: BuildPlan, lock: Lock) -> tuple[KeyframeCard, ...]:
+    """Each keyframe in the order declared, with the segments that touch it."""
+    users: dict[str, list[str]] = {}
+    for step in plan.steps:
+        for name in step.segment.between:
+            users.setdefault(name, []).append(step.segment.id)
+    cards = []
+    for ks in plan.keyframes:
+        k = ks.keyframe
+        entry = lock.keyframes.get(k.id)
+        if ks.generated:
+            made = f"drawn by {k.provider.name} ({k.provider.model})"
+            cost = dollars(entry.cost_usd) if entry else "—"
+        else:
+            made, cost = "picture in the project", dollars(0.0)
+        picture_of = picture(ks.image, None)
+        cards.append(
+            KeyframeCard(k.id, picture_of, made, ks.prompt, cost, tuple(users.get(k.id, ())))
+        )
+    return tuple(cards)
 
 
 def _card(
