@@ -179,7 +179,7 @@ def run_budget(plan: BuildPlan, build_id: str) -> None:
     from cinestitch.wall_time import wall_text
 
     forecast, lock = current_forecast(plan)
-    forecast = scoped_forecast(forecast)
+    forecast = scoped_forecast(forecast, sys.argv)
     stream = sys.stdout
     if forecast.to_generate:
         stream.write(format_forecast(forecast, plan.project.budget, lock.spent_usd) + "\n")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -300,9 +301,13 @@ def is_generated(plan: BuildPlan, segment_id: str) -> bool:
     return forecast.is_up_to_date(segment_id)
 
 
-def scoped_forecast(forecast: Forecast) -> Forecast:
+def scoped_forecast(forecast: Forecast, argv: Sequence[str] = ()) -> Forecast:
     """The forecast of what this build was asked to make: only the keyframes' rows when
-    ``CINESTITCH_ONLY=keyframes``, else all of it."""
-    if os.environ.get(ONLY_ENV, "").strip() != "keyframes":
+    ``CINESTITCH_ONLY=keyframes`` or the doit command line ``argv`` names keyframe steps
+    only (``doit keyframes``), else all of it."""
+    from cinestitch.doit_selection import only_keyframes
+
+    asked = os.environ.get(ONLY_ENV, "").strip() == "keyframes" or only_keyframes(argv)
+    if not asked:
         return forecast
     return dataclasses.replace(forecast, segments=tuple(forecast.keyframes))

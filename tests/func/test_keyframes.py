@@ -155,3 +155,22 @@ def test_doit_keyframes_builds_just_the_stills(tmp_path: Path) -> None:
     shown = run_cli("keyframes", str(root))
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert "build/keyframes/contact.png" in shown.stdout and provider_calls(root) == 3
+
+
+def test_doit_keyframes_budgets_just_the_stills(tmp_path: Path) -> None:
+    """``doit keyframes`` prices and approves the stills only: clips it will not make do not
+    count against the build budget, nor show in its plan; the whole build is still refused."""
+    root = write_project(tmp_path / "budgeted")
+    manifest = root / "cinestitch.yaml"
+    paid = "provider: {name: animatic, price_per_second: 0.5}\nbudget: {build: 1.0}"
+    manifest.write_text(manifest.read_text().replace("provider: {name: animatic}", paid))
+    result = run_doit(root, "-n", "2", "keyframes")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sorted(ran(result.stdout, "keyframe")) == ["city", "field", "forest"]
+    plan = result.stdout.split(".  keyframe:", 1)[0]
+    assert "keyframe:field" in plan and "3 to generate (3 stills)" in plan
+    assert not any(line.startswith(("walk", "run ", "swim")) for line in plan.splitlines())
+    whole = run_doit(root)
+    assert whole.returncode != 0
+    assert "$0.50 over the build budget of $1.00" in whole.stdout + whole.stderr
+    assert ran(whole.stdout, "generate") == [] and provider_calls(root) == 3
