@@ -149,7 +149,8 @@ def build_scene(request: GenerationRequest) -> Scene:
 
 def _open_rgb(path: Path) -> Image.Image:
     with Image.open(path) as image:
-        return image.convert("RGB")
+        rgb: Image.Image = image.convert("RGB")
+    return rgb
 
 
 def _mean_colour(picture: Image.Image) -> tuple[int, int, int]:
