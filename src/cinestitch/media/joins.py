@@ -92,9 +92,7 @@ def encode_join(
     try:
         for block in range(feed_from, feed_to, BLOCK):
             samples = signal(block, min(block + BLOCK, feed_to))
-            for at in range(0, samples.shape[1], AAC_FRAME):
-                frame = _frame(samples[:, at : at + AAC_FRAME], block + at, settings)
-                packets += _kept(ctx.encode(frame), start, stop)
+            packets += _kept(ctx.encode(_frame(samples, block, settings)), start, stop)
         if feed_to >= total:
             packets += _kept(ctx.encode(None), start, stop)
     except av.FFmpegError as exc:
@@ -103,6 +101,9 @@ def encode_join(
 
 
 def _frame(samples: Samples, pts: int, settings: EncoderSettings) -> av.AudioFrame:
+    """One frame of any length: the encoder's own frame splitter (which PyAV puts before
+    every fixed-frame-size encoder) cuts it into 1024-sample frames, in C, instead of one
+    frame made and passed from Python per packet (a third of a join's time, measured)."""
     frame = av.AudioFrame.from_ndarray(
         np.ascontiguousarray(samples), format="fltp", layout="stereo"
     )
