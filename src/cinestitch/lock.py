@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import json
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from cinestitch import __version__
 from cinestitch.atomic import write_text_atomic, write_text_if_changed
@@ -45,7 +44,9 @@ HEADER = (
     "# cinestitch.lock: what was generated for each segment (written by the build).\n"
     "# Commit it with the project: with it and the cache, a clone rebuilds without paying.\n"
 )
-_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+if TYPE_CHECKING:
+    import yaml
 
 
 @dataclass(frozen=True)
@@ -144,16 +145,23 @@ class Lock:
         return self._with(name, replace(old, spent_usd=spent, paid_takes=old.paid_takes + takes))
 
 
-class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
-    """Block style for multi-line text, so prompts read as prose in diffs."""
+@functools.cache
+def _dumper() -> type[yaml.SafeDumper]:
+    """libyaml's dumper with block style for multi-line text, so prompts read as prose in
+    diffs (PyYAML is imported only to read or write a lock's YAML: a build whose lock is
+    remembered never does)."""
+    import yaml
+
+    class Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # type: ignore[misc]
+        pass
+
+    Dumper.add_representer(str, _str)
+    return Dumper
 
 
 def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
     style = "|" if "\n" in value else None
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_Dumper.add_representer(str, _str)
 
 
 _UNSET = {"paid_takes": 0, "pixels": None}
@@ -179,7 +187,9 @@ def render_lock(lock: Lock) -> str:
     body: dict[str, Any] = {"lock_version": LOCK_VERSION, "segments": segments}
     if lock.keyframes:
         body["keyframes"] = {k: entry_json(entry) for k, entry in lock.keyframes.items()}
-    text = yaml.dump(body, Dumper=_Dumper, sort_keys=True, allow_unicode=True, width=100)
+    import yaml
+
+    text = yaml.dump(body, Dumper=_dumper(), sort_keys=True, allow_unicode=True, width=100)
     return HEADER + text
 
 
@@ -190,8 +200,10 @@ def parse_lock(text: str, name: str = LOCK_NAME) -> Lock:
 
 def _parsed(text: str, name: str) -> tuple[Lock, Any]:
     """The lock in ``text`` and the plain data YAML read it as."""
+    import yaml
+
     try:
-        data = yaml.load(text, Loader=_Loader) or {}
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         return _lock_of(data), data
     except (yaml.YAMLError, ValueError, TypeError, KeyError, AttributeError) as exc:
         mark = getattr(exc, "problem_mark", None)

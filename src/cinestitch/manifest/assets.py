@@ -17,8 +17,8 @@ from pathlib import Path
 
 from cinestitch.errors import MediaError, Problem
 from cinestitch.manifest.checks import problem_at, resolve_inside
+from cinestitch.manifest.document import KeyPath, YamlDocument
 from cinestitch.manifest.model import Project
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument
 
 MAX_IMAGE_PIXELS = 40_000_000
 """A reference image's size (8K is 33 megapixels); decoding one costs 3 bytes a pixel."""

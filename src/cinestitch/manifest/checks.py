@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 from cinestitch.errors import Problem
+from cinestitch.manifest.document import KeyPath, YamlDocument, format_key_path
 from cinestitch.manifest.model import MANIFEST_NAME, Project, ProviderSpec, Segment
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
 from cinestitch.providers import PROVIDERS, ProviderInfo, Shot, provider_names
 from cinestitch.providers.base import Capabilities
 

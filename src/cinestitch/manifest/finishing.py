@@ -19,8 +19,8 @@ from typing import Any
 from cinestitch.errors import MediaError, Problem
 from cinestitch.manifest.assets import _without_paths, music_problem
 from cinestitch.manifest.checks import problem_at, resolve_inside
+from cinestitch.manifest.document import KeyPath, YamlDocument
 from cinestitch.manifest.model import Project, Reference, Segment
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument
 from cinestitch.media.finish import (
     CAPTION_POSITIONS,
     SPEED_AUDIO,

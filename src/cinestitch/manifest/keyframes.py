@@ -16,6 +16,7 @@ from typing import Any
 
 from cinestitch.errors import Problem
 from cinestitch.manifest.checks import IMAGE_SUFFIXES, cast_problem, problem_at, resolve_inside
+from cinestitch.manifest.document import KeyPath, YamlDocument
 from cinestitch.manifest.model import (
     Character,
     Keyframe,
@@ -24,7 +25,6 @@ from cinestitch.manifest.model import (
     Reference,
     Segment,
 )
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument
 from cinestitch.providers import PROVIDERS, ProviderInfo, Shot
 
 Merge = Callable[[ProviderSpec | None, Mapping[str, Any]], ProviderSpec]

@@ -17,6 +17,13 @@ from cinestitch.atomic import write_text_if_changed
 from cinestitch.errors import Problem, ProjectError
 from cinestitch.manifest.assets import check_assets
 from cinestitch.manifest.checks import check_project, problem_at
+from cinestitch.manifest.doc_memo import note_document, recall_document, remember_document
+from cinestitch.manifest.document import (
+    KeyPath,
+    YamlDocument,
+    printable_problem,
+    read_manifest_bytes,
+)
 from cinestitch.manifest.finishing import (
     check_finishing,
     parse_duck,
@@ -43,12 +50,6 @@ from cinestitch.manifest.model import (
     Segment,
 )
 from cinestitch.manifest.schema import check_manifest_schema, validity_key
-from cinestitch.manifest.yamldoc import (
-    KeyPath,
-    YamlDocument,
-    load_yaml_document,
-    printable_problem,
-)
 from cinestitch.media.fit import FIT_MODES, FitMode
 from cinestitch.media.types import Transition
 from cinestitch.prompt_memo import remember_prompts
@@ -72,22 +73,39 @@ VALIDITY_MEMO = Path(".cinestitch") / "valid-manifest"
 """Where a build remembers the manifest that last passed the schema (``remember_valid``)."""
 
 
-def _known_valid(root: Path, manifest: Path) -> bool:
+def _known_valid(root: Path, key: str) -> bool:
     try:
-        remembered = (root / VALIDITY_MEMO).read_text(encoding="utf-8").strip()
-        return remembered == validity_key(manifest.read_bytes())
+        return (root / VALIDITY_MEMO).read_text(encoding="utf-8").strip() == key
     except OSError:
         return False
 
 
 def remember_valid(project: Project) -> None:
-    """After a project loaded without a problem: remember its manifest, so the next load of
-    the same bytes skips the schema, and its rendered prompts (best effort: only a
-    speed-up)."""
-    with contextlib.suppress(OSError):
-        key = validity_key(project.manifest_path.read_bytes())
-        write_text_if_changed(project.root / VALIDITY_MEMO, key + "\n")
-    remember_prompts(project.root / VALIDITY_MEMO.parent, project.prompts)
+    """After a project loaded without a problem: remember its manifest (the bytes it was
+    loaded from), so the next load of the same bytes neither parses them nor runs the
+    schema, and its rendered prompts (best effort: only a speed-up)."""
+    state = project.root / VALIDITY_MEMO.parent
+    if project.manifest_key:
+        with contextlib.suppress(OSError):
+            write_text_if_changed(project.root / VALIDITY_MEMO, project.manifest_key + "\n")
+        remember_document(state, project.manifest_key)
+    remember_prompts(state, project.prompts)
+
+
+def _manifest_document(root: Path, manifest: Path) -> tuple[YamlDocument, str]:
+    """The manifest as the checks read it, and the ``validity_key`` of the bytes it was
+    read from: remembered when these bytes loaded cleanly before, else parsed."""
+    data = read_manifest_bytes(manifest, MANIFEST_NAME)
+    if not isinstance(data, bytes):
+        return YamlDocument(None, problems=[data]), ""
+    key = validity_key(data)
+    doc = recall_document(root / VALIDITY_MEMO.parent, key)
+    if doc is None:
+        from cinestitch.manifest.yamldoc import parse_yaml_document
+
+        doc = parse_yaml_document(data, MANIFEST_NAME)
+        note_document(key, doc)
+    return doc, key
 
 
 def _load_project(root: Path) -> Project:
@@ -99,13 +117,13 @@ def _load_project(root: Path) -> Project:
     if not manifest.resolve().is_relative_to(root):
         problem = "is a link to a file outside the project — copy the manifest here instead"
         raise ProjectError([Problem(MANIFEST_NAME, 1, "", problem)])
-    doc = load_yaml_document(manifest, MANIFEST_NAME)
+    doc, key = _manifest_document(root, manifest)
     problems = list(doc.problems)
     if doc.data is None and not problems:
         problems.append(Problem(MANIFEST_NAME, 1, "", "the manifest is empty"))
     if problems:
         raise ProjectError(problems)
-    problems += check_manifest_schema(doc, MANIFEST_NAME, _known_valid(root, manifest))
+    problems += check_manifest_schema(doc, MANIFEST_NAME, _known_valid(root, key))
     if not isinstance(doc.data, dict):
         raise ProjectError(problems)
     project, build_problems = build_project(root, doc)
@@ -120,7 +138,7 @@ def _load_project(root: Path) -> Project:
     problems += prompt_problems
     if problems:
         raise ProjectError(sorted(problems, key=_problem_order))
-    return dataclasses.replace(with_file_identity(project), prompts=prompts)
+    return dataclasses.replace(with_file_identity(project), prompts=prompts, manifest_key=key)
 
 
 def with_file_identity(project: Project) -> Project:

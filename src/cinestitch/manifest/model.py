@@ -231,6 +231,9 @@ class Project:
     review: ReviewSpec = field(default_factory=ReviewSpec)
     keyframes: tuple[Keyframe, ...] = ()
     characters: tuple[Character, ...] = ()
+    manifest_key: str = field(default="", compare=False)
+    """``validity_key`` of the manifest bytes this project was loaded from (empty when it
+    was made otherwise): what a successful load is remembered by."""
 
     @property
     def manifest_path(self) -> Path:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from cinestitch import __version__
 from cinestitch.errors import Problem
-from cinestitch.manifest.yamldoc import KeyPath, YamlDocument, format_key_path
+from cinestitch.manifest.document import KeyPath, YamlDocument, format_key_path
 from cinestitch.resources import SCHEMA_PATH
 
 if TYPE_CHECKING:

@@ -16,18 +16,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from cinestitch.errors import Problem
+from cinestitch.manifest.document import (
+    KeyPath,
+    YamlDocument,
+    format_key_path,
+    read_manifest_bytes,
+)
 
-KeyPath = tuple[str | int, ...]
-
-MAX_MANIFEST_BYTES = 256 * 1024
-"""A long manifest is a few tens of KB; parsing YAML in Python costs about 1 s per MB."""
 MAX_ALIAS_REPEATS = 10_000
 """Values that aliases may repeat in one document (a billion-laughs bomb needs millions)."""
 MAX_DEPTH = 32
@@ -39,51 +40,6 @@ _TAG = "tag:yaml.org,2002:"
 PLAIN_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "merge")}
 TIMESTAMP_TAG = _TAG + "timestamp"
 """An unquoted date (``title: 2024-05-01``) is read as the text it is."""
-
-
-def format_key_path(path: KeyPath) -> str:
-    """``("segments", 2, "seconds")`` -> ``segments[2].seconds``."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def printable(text: str) -> str:
-    """``text`` on one visible line: characters that are not printable (newlines, controls,
-    bidirectional overrides, zero-width marks) are shown as escapes; accents stay as they are."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
-
-
-def printable_problem(problem: Problem) -> Problem:
-    """The same problem with every part of it on one visible line."""
-    return Problem(
-        printable(problem.file),
-        problem.line,
-        printable(problem.key),
-        printable(problem.message),
-    )
-
-
-@dataclass
-class YamlDocument:
-    """The parsed data plus a key-path -> 1-based line map."""
-
-    data: Any
-    lines: dict[KeyPath, int] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
-
-    def line_of(self, path: KeyPath) -> int | None:
-        """The line of ``path``, or of its nearest ancestor that has one."""
-        for end in range(len(path), -1, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
 
 
 class YamlRefused(yaml.YAMLError):
@@ -190,7 +146,16 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 def load_yaml_document(path: Path, display_name: str) -> YamlDocument:
     """Read ``path``; bad text, bombs, odd values and duplicate keys become problems (one
     line each, never an exception), and then ``data`` is ``None``."""
-    text = _read_text(path, display_name)
+    data = read_manifest_bytes(path, display_name)
+    if isinstance(data, Problem):
+        return YamlDocument(None, problems=[data])
+    return parse_yaml_document(data, display_name)
+
+
+def parse_yaml_document(data: bytes, display_name: str) -> YamlDocument:
+    """``load_yaml_document`` of text already read (the caller keys a memo by the same
+    bytes)."""
+    text = _decoded(data, display_name)
     if isinstance(text, Problem):
         return YamlDocument(None, problems=[text])
     plain = _plain_document(text, display_name)
@@ -258,19 +223,7 @@ def _shallow_without_aliases(events: Iterable[yaml.Event]) -> bool:
     return True
 
 
-def _read_text(path: Path, name: str) -> str | Problem:
-    try:
-        size = path.stat().st_size
-        if size > MAX_MANIFEST_BYTES:
-            message = (
-                f"{size / 1024:,.0f} KB is more than a manifest may be "
-                f"({MAX_MANIFEST_BYTES // 1024} KB) — move long text into templates"
-            )
-            return Problem(name, 1, "", message)
-        with path.open("rb") as file:
-            data = file.read(MAX_MANIFEST_BYTES + 1)
-    except OSError as exc:
-        return Problem(name, 1, "", f"cannot read — {exc.strerror or exc}")
+def _decoded(data: bytes, name: str) -> str | Problem:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
