@@ -230,12 +230,30 @@ def check_slow_poll_is_retried(case: Any) -> None:
 
 
 def check_job_timeout(case: Any) -> None:
-    """A job unfinished after provider.job_timeout fails with a message saying so."""
+    """A job unfinished after provider.job_timeout stops with a message saying so, as one
+    that may be billed (it stays journaled), never as FAILED (which would forget it and pay
+    for it again); the provider is asked first, so a job it has finished meanwhile is taken,
+    however late the poll."""
     case.outcome("never")
     provider = case.provider(job_timeout=0.2)
-    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
-    assert status.state is JobState.FAILED and status.message
-    assert "unfinished after" in status.message and "job_timeout" in status.message
+    handle = provider.submit(case.request, "key-1")
+    time.sleep(0.3)
+    asked = case.server.requests_to("poll")
+    with pytest.raises(ProviderError) as caught:
+        provider.poll(handle)
+    assert case.server.requests_to("poll") == asked + 1
+    assert caught.value.may_be_billed and not caught.value.no_job
+    message = str(caught.value)
+    assert "unfinished after" in message and "job_timeout" in message
+    assert "journaled" in message and "\n" not in message
+    case.outcome("ok")  # the provider finishes it after all: its final answer is taken
+    for _ in range(20):
+        with contextlib.suppress(ProviderError):
+            status = provider.poll(handle)
+            if status.state.is_final:
+                break
+        time.sleep(POLL)
+    assert status.state is JobState.SUCCEEDED
 
 
 def check_refused_in_words(case: Any, starts: str, dest: Path) -> None:

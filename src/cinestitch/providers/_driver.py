@@ -20,7 +20,7 @@ import httpx
 from cinestitch.atomic import write_text_atomic
 from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
 from cinestitch.providers import _http
-from cinestitch.providers.base import JobHandle, JobState, JobStatus, Transport
+from cinestitch.providers.base import JobHandle, JobStatus, Transport
 from cinestitch.providers.spec import DEFAULT_TRANSPORT
 
 M = TypeVar("M")
@@ -96,10 +96,18 @@ def polled(
         ) from None
 
 
-def overdue_status(handle: JobHandle, transport: Transport) -> JobStatus | None:
-    """A FAILED status for a job waited on longer than ``transport.job_timeout``, or ``None``."""
+def unless_overdue(handle: JobHandle, transport: Transport, status: JobStatus) -> JobStatus:
+    """``status``, as the provider just said it; a job still unfinished longer than
+    ``transport.job_timeout`` after it was submitted stops its segment instead, with the job
+    journaled, so the next build asks for it again. It is never called FAILED unasked: a
+    job declared failed is forgotten and submitted again, and it may still finish (or have
+    finished, when a build resumes it late) and be billed twice."""
+    if status.state.is_final:
+        return status
     overdue = _http.overdue(handle, transport)
-    return JobStatus(handle.job_id, JobState.FAILED, None, overdue) if overdue else None
+    if overdue is None:
+        return status
+    raise ProviderError(overdue, may_be_billed=True)
 
 
 def expected_seconds(handle: JobHandle) -> float | None:

@@ -626,8 +626,10 @@ def overdue(handle: JobHandle, transport: Transport) -> str | None:
     waited = time.time() - started
     if waited <= transport.job_timeout:
         return None
+    shown = f"{waited:.0f}" if waited >= 10 else f"{waited:.1f}"
     return (
-        f"{handle.provider}: job {handle.job_id} is unfinished after {waited:.0f} s "
-        f"(provider.job_timeout is {transport.job_timeout:g} s) — it may still finish and be "
-        "billed; raise provider.job_timeout to wait longer"
+        f"{handle.provider}: job {handle.job_id} is unfinished after {shown} s "
+        f"(provider.job_timeout is {transport.job_timeout:g} s) — it stays journaled and the "
+        "next build asks for it again; raise provider.job_timeout to wait longer, or stop it "
+        f"with `cinestitch jobs cancel {handle.job_id}`"
     )

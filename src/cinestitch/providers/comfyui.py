@@ -225,9 +225,9 @@ class ComfyUIProvider(_driver.HttpDriver):
         return self._handle(prompt_id, record)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _driver.overdue_status(handle, self.transport)
-        if overdue is not None:
-            return overdue
+        return _driver.unless_overdue(handle, self.transport, self._poll_now(handle))
+
+    def _poll_now(self, handle: JobHandle) -> JobStatus:
         interval = self.transport.poll_interval or POLL_INTERVAL
         entry = self._history_entry(handle.job_id)
         if entry is not None:

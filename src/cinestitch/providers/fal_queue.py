@@ -185,9 +185,9 @@ class FalQueue:
 
     def poll(self, handle: JobHandle, outcome: Outcome) -> JobStatus:
         """The request's status; once completed, its result read by ``outcome``."""
-        overdue = _driver.overdue_status(handle, self.transport)
-        if overdue is not None:
-            return overdue
+        return _driver.unless_overdue(handle, self.transport, self._poll_now(handle, outcome))
+
+    def _poll_now(self, handle: JobHandle, outcome: Outcome) -> JobStatus:
         interval = self.transport.poll_interval or POLL_INTERVAL
         url = self.url(handle, "status_url")
         status, _ = _driver.polled(

@@ -366,9 +366,9 @@ class OpenAIVideoProvider(_driver.HttpDriver):
         return self._handle(video.id, request.seconds, sent_at)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _driver.overdue_status(handle, self.transport)
-        if overdue is not None:
-            return overdue
+        return _driver.unless_overdue(handle, self.transport, self._poll_now(handle))
+
+    def _poll_now(self, handle: JobHandle) -> JobStatus:
         video, response = _driver.polled(
             self._api,
             f"{self.jobs_url}/{handle.job_id}",

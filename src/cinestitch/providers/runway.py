@@ -234,9 +234,9 @@ class RunwayProvider(_driver.HttpDriver):
         return JobHandle(self.name, task_id, state)
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _driver.overdue_status(handle, self.transport)
-        if overdue is not None:
-            return overdue
+        return _driver.unless_overdue(handle, self.transport, self._poll_now(handle))
+
+    def _poll_now(self, handle: JobHandle) -> JobStatus:
         task = self._task(handle)
         credits = handle.state.get("credits")
         cost = Cost(float(credits), "credits") if isinstance(credits, int | float) else None

@@ -232,9 +232,9 @@ class VeoProvider(GeminiApi, _driver.HttpDriver):
         )
 
     def poll(self, handle: JobHandle) -> JobStatus:
-        overdue = _driver.overdue_status(handle, self.transport)
-        if overdue is not None:
-            return overdue
+        return _driver.unless_overdue(handle, self.transport, self._poll_now(handle))
+
+    def _poll_now(self, handle: JobHandle) -> JobStatus:
         op = self._operation(handle)
         return parse_status(handle, op, self.transport.poll_interval or POLL_INTERVAL)
 
