@@ -90,6 +90,8 @@ class FakeVideos(FakeJobServer):
         self.jobs: dict[str, Job] = {}
         self.bodies: list[str] = []
         """The body type of each accepted create (multipart or json)."""
+        self.shows_prompt = True
+        """Whether job objects carry ``prompt`` (optional in the SDK's ``Video``)."""
 
     # -- routing -------------------------------------------------------------------------
 
@@ -253,7 +255,7 @@ class FakeVideos(FakeJobServer):
             "created_at": self._stamp(job.created),
             "completed_at": None,
             "expires_at": None,
-            "prompt": job.prompt,
+            **({"prompt": job.prompt} if self.shows_prompt else {}),
             "seconds": job.seconds,
             "size": job.size,
             "remixed_from_video_id": None,

@@ -16,6 +16,7 @@ from PIL import Image
 from cinestitch.errors import GenerationFailedError, ProviderError, ProviderUnavailableError
 from cinestitch.providers.base import JobHandle, JobState, LookupResult, Transport
 from cinestitch.providers.openai import (
+    Listed,
     api_root,
     build_create,
     gone_text,
@@ -215,9 +216,47 @@ def test_matching_needs_the_same_fields_and_a_recent_job() -> None:
         "size": "1280x720",
         "created_at": 1001,
     }
-    assert matches(record, item, dialect_of("openai"))
-    assert not matches(record, {**item, "prompt": "q"}, dialect_of("openai"))
-    assert not matches(record, {**item, "created_at": 10}, dialect_of("openai"))
+    openai = dialect_of("openai")
+    assert matches(record, item, openai) is Listed.SAME
+    assert matches(record, {**item, "prompt": "q"}, openai) is Listed.OTHER
+    assert matches(record, {**item, "created_at": 10}, openai) is Listed.OTHER
+    assert matches(record, {**item, "size": "720x1280"}, openai) is Listed.OTHER
+    assert matches(record, {**item, "seconds": "8"}, openai) is Listed.OTHER
+    # a job that shows no prompt may be this one or another: never taken, never "absent"
+    assert matches(record, {**item, "prompt": None}, openai) is Listed.MAYBE
+    without = {k: v for k, v in item.items() if k != "prompt"}
+    assert matches(record, without, openai) is Listed.MAYBE
+    assert matches(record, {**without, "created_at": 10}, openai) is Listed.OTHER
+
+
+def test_a_lost_submission_among_jobs_without_prompts_is_unknown(openai_case: Case) -> None:
+    """A gateway whose jobs show no prompt: a lost answer cannot be told from other jobs
+    of the same model and size, so lookup says UNKNOWN (the build stops as maybe billed)
+    instead of ABSENT (which would pay for a second job)."""
+    openai_case.server.shows_prompt = False
+    openai_case.server.inject("create", Fault("drop", after_effect=True))
+    with pytest.raises(ProviderUnavailableError):
+        openai_case.provider().submit(openai_case.request, "k-lost")
+    assert openai_case.provider().lookup("k-lost") is LookupResult.UNKNOWN
+    assert openai_case.server.submissions == 1
+
+
+def test_a_lost_take_is_never_given_another_takes_job(openai_case: Case) -> None:
+    """Two takes of one request look alike in the list. Take 1's job is known as take 1's,
+    so take 2's lost submission that made no job is ABSENT (submitted afresh), and one that
+    made a job gets that job, not take 1's."""
+    provider = openai_case.provider()
+    first = provider.submit(openai_case.request, "k-take-1")
+    openai_case.server.inject("create", Fault("drop"))
+    with pytest.raises(ProviderUnavailableError):
+        provider.submit(openai_case.request, "k-take-2")
+    assert provider.lookup("k-take-2") is LookupResult.ABSENT
+    openai_case.server.inject("create", Fault("drop", after_effect=True))
+    with pytest.raises(ProviderUnavailableError):
+        provider.submit(openai_case.request, "k-take-3")
+    found = provider.lookup("k-take-3")
+    assert isinstance(found, JobHandle) and found.job_id != first.job_id
+    assert found.job_id in openai_case.server.jobs
 
 
 def test_openai_hosts_404_names_the_shutdown() -> None:

@@ -146,6 +146,18 @@ def write_record(provider: str, work_dir: Path, key: str, text: str) -> None:
         ) from exc
 
 
+def claimed_job_ids(work_dir: Path, key: str) -> set[str]:
+    """The job ids the records of every other submission know as theirs."""
+    ids: set[str] = set()
+    for path in (work_dir / RECORDS_DIR).glob("*.json"):
+        if path.stem == key:
+            continue
+        record = read_record(work_dir, path.stem)
+        if record is not None and isinstance(record.get("id"), str):
+            ids.add(record["id"])
+    return ids
+
+
 def read_record(work_dir: Path, key: str) -> dict[str, Any] | None:
     """The record kept for ``key``; ``None`` when there is none, or it is not a JSON object."""
     try:

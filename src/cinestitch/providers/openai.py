@@ -13,6 +13,7 @@ matches it against the listed jobs created since.
 from __future__ import annotations
 
 import contextlib
+import enum
 import json
 import time
 from collections.abc import Mapping
@@ -251,19 +252,35 @@ def parse_status(handle: JobHandle, video: Video, poll_after: float) -> JobStatu
     )
 
 
-def matches(record: Mapping[str, Any], item: Any, dialect: Dialect) -> bool:
+class Listed(enum.Enum):
+    """How a listed job compares with a submission whose answer was lost."""
+
+    SAME = "same"
+    """Made since it was sent, and every field it shows agrees, its prompt included."""
+    MAYBE = "maybe"
+    """It agrees but shows no prompt (the SDK's ``Video.prompt`` is optional; new-api's
+    jobs never carry one): it may be the submission's job or another one."""
+    OTHER = "other"
+
+
+def matches(record: Mapping[str, Any], item: Any, dialect: Dialect) -> Listed:
     """Whether a listed job is the one ``record`` describes (same fields, made since)."""
     if not isinstance(item, Mapping):
-        return False
+        return Listed.OTHER
     same = all(
         str(item.get(name, "")) == str(record.get(name))
-        for name in ("model", "prompt", "size")
+        for name in ("model", "size")
         if name in item
     ) and _same_seconds(item.get("seconds"), record.get("seconds"))
     created = to_seconds(item.get("created_at"), dialect)
     sent = record.get("sent_at")
     recent = created is None or not isinstance(sent, int | float) or created >= sent - CLOCK_SLACK
-    return same and recent and "prompt" in item
+    if not (same and recent):
+        return Listed.OTHER
+    prompt = item.get("prompt")
+    if prompt is None:
+        return Listed.MAYBE
+    return Listed.SAME if str(prompt) == str(record.get("prompt")) else Listed.OTHER
 
 
 def _same_seconds(listed: Any, asked: Any) -> bool:
@@ -442,13 +459,20 @@ class OpenAIVideoProvider(_driver.HttpDriver):
         if not self.dialect.lists:
             return LookupResult.UNKNOWN
         try:
-            return self._search(record, seconds, sent_at)
+            return self._search(idempotency_key, record, seconds, sent_at)
         except ProviderError:
             return LookupResult.UNKNOWN
 
     def _search(
-        self, record: Mapping[str, Any], seconds: float, sent_at: float
+        self, key: str, record: Mapping[str, Any], seconds: float, sent_at: float
     ) -> JobHandle | LookupResult:
+        """The one listed job that can only be this submission's; UNKNOWN when the list
+        cannot tell (two candidates, say two takes of one request, or a job that shows no
+        prompt), so that an unsure lookup never resumes another take's job nor pays again.
+        Jobs other submissions already know as theirs are not candidates."""
+        claimed = _driver.claimed_job_ids(self.work_dir, key)
+        same: list[str] = []
+        unsure = False
         after: str | None = None
         for _ in range(LOOKUP_PAGES):
             params = {"limit": "100", "order": "desc", **({"after": after} if after else {})}
@@ -457,12 +481,19 @@ class OpenAIVideoProvider(_driver.HttpDriver):
             if not isinstance(items, list):
                 return LookupResult.UNKNOWN
             for item in items:
-                if matches(record, item, self.dialect) and isinstance(item.get("id"), str):
-                    return self._handle(item["id"], seconds, sent_at)
+                job_id = item.get("id") if isinstance(item, Mapping) else None
+                if not isinstance(job_id, str) or job_id in claimed:
+                    continue
+                listed = matches(record, item, self.dialect)
+                if listed is Listed.SAME:
+                    same.append(job_id)
+                unsure = unsure or listed is Listed.MAYBE
             oldest = to_seconds(items[-1].get("created_at"), self.dialect) if items else None
             covered = oldest is not None and oldest < sent_at - CLOCK_SLACK
             if covered or not data.get("has_more"):
-                return LookupResult.ABSENT
+                if len(same) == 1:
+                    return self._handle(same[0], seconds, sent_at)
+                return LookupResult.UNKNOWN if same or unsure else LookupResult.ABSENT
             last = items[-1].get("id")
             if not isinstance(last, str):
                 return LookupResult.UNKNOWN
