@@ -136,34 +136,58 @@ def run_frame(clip: Path, dest: Path, sharpest_of: int, cache_dir: Path, view: F
 
 @reported("conform")
 def run_conform(
-    clip: Path, dest: Path, stitch: StitchPlan, cache_dir: Path, fit: FitMode = "pad"
+    clip: Path,
+    dest: Path,
+    stitch: StitchPlan,
+    cache_dir: Path,
+    fit: FitMode = "pad",
+    continued: Path | None = None,
 ) -> None:
     """Hand the clip to the stitcher as it is (a hard link), or re-encode it once — cached by
     the clip's digest and the output settings — when its packets could not be copied or it
-    is not in the output's size, rate or sound layout."""
+    is not in the output's size, rate or sound layout. A native extension's clip
+    (``continued``: the clip it extends) is re-encoded without the replay of that clip it
+    begins with (``media.extension``)."""
     from cinestitch.media.conform import conform_clip, conform_reason
 
     w, h, fps = stitch.width, stitch.height, stitch.fps
+    head = extension_head(clip, continued)
     reason = conform_reason(clip, w, h, fps)
+    if head:
+        reason = f"it begins with the {head:.2f} s of '{continued_name(continued)}' it extends"
     if reason is None:
         link_or_copy(clip, dest)
         return
     store = GenerationStore(cache_dir)
     digest = file_digest(clip)
     enc = stitch.encoder
-    key = conform_key(
-        digest,
-        {"size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset, "fit": fit},
-    )
+    settings: dict[str, object] = {
+        "size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset, "fit": fit,
+        **({"head": head} if head else {}),
+    }  # fmt: skip
+    key = conform_key(digest, settings)
     found = store.lookup(key)
     if found is None or not store.restore(found, dest):
-        conform_clip(clip, dest, w, h, fps, enc, fit=fit)
+        conform_clip(clip, dest, w, h, fps, enc, fit=fit, head=head)
         record = RunRecord(
             key, "", "cinestitch", f"conform x264 crf {enc.crf} {enc.preset}", None, None,
             None, 0.0, __version__, clip.stem,
         )  # fmt: skip
         store.put(dest, record)
     ProgressReporter(f"conform:{clip.stem}").line(f"re-encoded once — {reason}")
+
+
+def extension_head(clip: Path, continued: Path | None) -> float:
+    """The seconds of ``continued`` that ``clip``, its native extension, replays first."""
+    if continued is None:
+        return 0.0
+    from cinestitch.media.extension import repeated_head
+
+    return round(repeated_head(clip, continued), 6)
+
+
+def continued_name(continued: Path | None) -> str:
+    return continued.stem if continued is not None else ""
 
 
 @reported("budget")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cinestitch import __version__
-from cinestitch.actions import reported
+from cinestitch.actions import continued_name, extension_head, reported
 from cinestitch.cache import GenerationStore, RunRecord, file_digest
 from cinestitch.finish_plan import speed_settings
 from cinestitch.keys import conform_key
@@ -30,6 +30,7 @@ def run_finished_conform(
     speed: Speed | None,
     anchor: Path | None,
     label: str,
+    continued: Path | None = None,
 ) -> None:
     """Re-encode the clip once with its speed change and its colour matched to ``anchor``
     (its chain's first conformed clip) — cached by the clip's digest, the output settings,
@@ -38,9 +39,10 @@ def run_finished_conform(
     from cinestitch.media.conform import conform_clip
 
     w, h, fps, enc = stitch.width, stitch.height, stitch.fps, stitch.encoder
+    head = extension_head(clip, continued)
     settings: dict[str, object] = {
         "size": f"{w}x{h}", "fps": fps, "crf": enc.crf, "preset": enc.preset, "fit": fit,
-        **speed_settings(speed),
+        **speed_settings(speed), **({"head": head} if head else {}),
     }  # fmt: skip
     if anchor is not None:
         settings["colour"] = [METHOD, file_digest(anchor)]
@@ -53,7 +55,7 @@ def run_finished_conform(
             grade = match_grade(
                 clip_stats(clip, w, h, fps, fit), clip_stats(anchor, w, h, fps, fit)
             )
-        conform_clip(clip, dest, w, h, fps, enc, fit=fit, grade=grade, speed=speed)
+        conform_clip(clip, dest, w, h, fps, enc, fit=fit, grade=grade, speed=speed, head=head)
         record = RunRecord(
             key, "", "cinestitch", f"conform x264 crf {enc.crf} {enc.preset}", None, None,
             None, 0.0, __version__, label,
@@ -62,6 +64,8 @@ def run_finished_conform(
     done = [f"speed {speed.rate:g}"] if speed is not None else []
     if anchor is not None:
         done.append(f"colour matched to '{anchor.stem}'")
+    if head:
+        done.append(f"without the {head:.2f} s of '{continued_name(continued)}' it extends")
     ProgressReporter(f"conform:{label}").line(f"re-encoded once — {', '.join(done)}")
 
 

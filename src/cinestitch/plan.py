@@ -142,6 +142,12 @@ class SegmentStep:
     """The image the clip should end on (``end_frame``), if any."""
     extend: bool = False
     """The clip continues its reference segment's clip natively (``extend: true``)."""
+
+    @property
+    def extends(self) -> str | None:
+        """The segment whose clip this one continues natively, if it does."""
+        return self.reference_segment if self.extend else None
+
     footage: Path | None = None
     """The project's video this segment plays (``clip:``): it is never generated."""
     anchor: str | None = None

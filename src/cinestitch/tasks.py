@@ -347,6 +347,12 @@ def conform_settings(plan: BuildPlan, step: SegmentStep | None = None) -> dict[s
     return settings
 
 
+def extended_clip(step: SegmentStep, shared: Shared) -> Path | None:
+    """The clip a native extension continues (the provider's own clip of the upstream
+    segment, which the extension begins with), or ``None``."""
+    return shared.sources[step.extends] if step.extends is not None else None
+
+
 def conform_task(plan: BuildPlan, step: SegmentStep, shared: Shared | None = None) -> TaskDict:
     shared = shared or Shared.of(plan)
     sid = step.segment.id
@@ -354,19 +360,25 @@ def conform_task(plan: BuildPlan, step: SegmentStep, shared: Shared | None = Non
     stitch = plan.stitch
     fit = plan.project.output.fit
     settings = shared.conform
+    continued = extended_clip(step, shared)
     action: tuple[Any, list[Any]] = (
         actions.run_conform,
-        [clip, conformed, stitch, shared.cache_dir, fit],
+        [clip, conformed, stitch, shared.cache_dir, fit, continued],
     )
-    deps = [clip]
+    deps = [clip, *([continued] if continued is not None else [])]
+    if continued is not None:
+        settings = canonical_json({**conform_settings(plan, step), "continues": step.extends})
     if step.segment.speed is not None or step.anchor is not None:
         anchor = plan.paths.conformed(step.anchor) if step.anchor is not None else None
-        settings = canonical_json(conform_settings(plan, step))
+        settings = canonical_json(
+            {**conform_settings(plan, step), **({"continues": step.extends} if continued else {})}
+        )
         deps += [anchor] if anchor is not None else []
         action = (
             finish_actions.run_finished_conform,
-            [clip, conformed, stitch, shared.cache_dir, fit, step.segment.speed, anchor, sid],
-        )
+            [clip, conformed, stitch, shared.cache_dir, fit, step.segment.speed, anchor, sid,
+             continued],
+        )  # fmt: skip
     return {
         "basename": "conform",
         "name": sid,

@@ -16,11 +16,13 @@ from pathlib import Path
 
 import pytest
 
+from cinestitch.media.frames import read_frames_rgb
+from cinestitch.media.probe import probe_clip
 from tests.conftest import REPO, clean_env, run_doit
 
 sys.path.insert(0, str(REPO / "tests" / "providers"))
 from adapter_support import CASES, Case, open_case
-from fake_http import KEY, Fault
+from fake_http import CLIP_FPS, KEY, Fault
 
 EXAMPLE = REPO / "projects" / "goal-compilation"
 ANIMATIC_BLOCK = (
@@ -178,7 +180,9 @@ def test_a_failing_build_with_tracebacks_shows_no_key(tmp_path: Path) -> None:
 
 def test_a_native_continuation_hands_veo_its_own_clip(tmp_path: Path) -> None:
     """`extend: true` sends the upstream clip's Veo file URI (kept in the cache's run record)
-    instead of its last frame, and the key knows it: a rebuild makes no call."""
+    instead of its last frame, and the key knows it: a rebuild makes no call. Veo answers
+    with one video, the clip it was given and then 7 s more: the stitch plays the 7 s, not
+    the upstream clip twice."""
     with open_case("veo", tmp_path / "server") as case:
         block = provider_block(case)
         root = tiny_project(tmp_path, block)
@@ -192,6 +196,14 @@ def test_a_native_continuation_hands_veo_its_own_clip(tmp_path: Path) -> None:
         sent = ops[1].body["instances"][0]
         assert "image" not in sent
         assert sent["video"]["uri"].endswith(f"/v1beta/files/{ops[0].file_id}:download?alt=media")
+        assert probe_clip(root / "build" / "segments" / "two.mp4").duration == 15.0
+        two = root / "build" / "conformed" / "two.mp4"
+        assert probe_clip(two).duration == 7.0
+        # the fake's frame i is grey level 7i mod 255: the kept clip opens 8 s in
+        (opening,) = read_frames_rgb(two, [0])
+        assert abs(float(opening.mean()) - (8 * CLIP_FPS * 7) % 255) < 4
+        assert "extends" in first.stdout
+        assert probe_clip(root / "build" / "tiny.mp4").duration <= 15.0
         again = run_doit(root, env=env_with_key())
         assert again.returncode == 0 and case.submissions == 2
 

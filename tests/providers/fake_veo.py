@@ -21,6 +21,8 @@ CREATE = re.compile(r"/v1beta/models/([^/:]+):predictLongRunning")
 OPERATION = re.compile(r"/v1beta/(models/[^/]+/operations/[^/:]+)")
 CANCEL = re.compile(r"/v1beta/(models/[^/]+/operations/[^/:]+):cancel")
 FILE = re.compile(r"/v1beta/files/([^/:]+):download")
+EXTENSION_SECONDS = 7
+"""What a Veo extension adds to the video it is given (its answer holds both)."""
 MODELS = (
     "veo-3.1-generate-preview",
     "veo-3.1-fast-generate-preview",
@@ -114,9 +116,21 @@ class FakeVeo(FakeJobServer):
             return refused
         name = f"models/{model}/operations/{uuid.uuid4().hex[:12]}"
         seconds = int(body["parameters"].get("durationSeconds", 8))
+        extended = self._extended(body["instances"][0])
+        if extended is not None:  # one video: the clip it was given, then 7 s more
+            seconds = extended.seconds + EXTENSION_SECONDS
         self.operations[name] = Operation(name, model, seconds, time.monotonic(), body)
         self.submissions += 1
         return 200, {}, {"name": name}
+
+    def _extended(self, instance: dict[str, Any]) -> Operation | None:
+        """The operation whose video an extension request names, if it names one."""
+        video = instance.get("video")
+        uri = video.get("uri") if isinstance(video, dict) else None
+        found = FILE.search(uri) if isinstance(uri, str) else None
+        if found is None:
+            return None
+        return next((op for op in self.operations.values() if op.file_id == found[1]), None)
 
     def _check(self, model: str, body: Any) -> str | None:
         instances = body.get("instances") if isinstance(body, dict) else None

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
+from cinestitch.errors import MediaError
 from cinestitch.media.audio import read_audio, sample_at
 from cinestitch.media.container import decoded_video, unreadable
 from cinestitch.media.finish import Speed
@@ -103,23 +104,34 @@ def conform_clip(
     fit: FitMode = "pad",
     grade: Grade | None = None,
     speed: Speed | None = None,
+    head: float = 0.0,
 ) -> ClipInfo:
     """Re-encode ``source`` to ``dest`` (atomically) in the output's format: fitted to its
     size, at its frame rate with the same duration, stereo AAC at its rate (silence if the
     clip has none), at its quality with keyframes every ``GOP_SECONDS``. A ``grade``
     recolours every picture (``media.colour``); a ``speed`` retimes the clip
-    (``media.retime``), which changes its duration."""
+    (``media.retime``), which changes its duration. ``head`` seconds at the start (whole
+    output frames) are left out, as if the clip began after them (an extension's replay
+    of the clip it continues, ``media.extension``)."""
     if fit not in FIT_MODES:
         raise ValueError(f"fit must be one of {', '.join(FIT_MODES)}, not {fit!r}")
     info = probe_clip(source)
     rate = encoder.sample_rate
-    sound = read_audio(source, rate, 0.0, sample_at(frame_count(info, fps), fps, rate))
-    times = None
+    skipped = round(head * fps)
+    kept = frame_count(info, fps) - skipped
+    if kept < 1:
+        raise MediaError(f"{source}: nothing is left after its first {head:g} s")
+    start = Fraction(skipped, fps)
+    length = float(info.duration - start)
+    sound = read_audio(source, rate, float(start), sample_at(kept, fps, rate))
+    times: Iterable[Fraction] | None = None
     if speed is not None:
         from cinestitch.media.retime import retimed_audio, retimed_frames
 
-        times = retimed_frames(info.duration, fps, speed)
-        sound = retimed_audio(sound, rate, speed, info.duration)
+        times = [start + t for t in retimed_frames(length, fps, speed)]
+        sound = retimed_audio(sound, rate, speed, length)
+    elif skipped:
+        times = (start + Fraction(n, fps) for n in range(kept))
     keyint = GOP_SECONDS * fps
     last: av.VideoFrame | None = None
     with (
