@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from adapter_support import (
     ambiguous_submit,
-    check_5xx_on_create_is_ambiguous,
+    check_5xx_on_create,
     check_429_on_create_is_retried,
     check_job_timeout,
     check_key_hidden,
@@ -106,10 +106,11 @@ def test_429_on_create_is_retried_after_retry_after(case: ImageCase, tmp_path: P
     check_429_on_create_is_retried(case, tmp_path / "key.png")
 
 
-@pytest.mark.parametrize("status", [500, 503])
-def test_5xx_on_create_is_ambiguous_and_not_retried(case: ImageCase, status: int) -> None:
-    """A 5xx after the request was sent may have made (and billed) it: raised at once."""
-    check_5xx_on_create_is_ambiguous(case, status)
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_on_create(case: ImageCase, status: int, tmp_path: Path) -> None:
+    """A 5xx the provider documents as making no job is retried (one job is made); any
+    other, after the request was sent, may have made (and billed) one: raised at once."""
+    check_5xx_on_create(case, status, tmp_path / "key.png")
 
 
 def test_dropped_connection_on_create_is_ambiguous(case: ImageCase) -> None:

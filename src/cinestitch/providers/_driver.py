@@ -35,6 +35,10 @@ class HttpDriver(abc.ABC):
     name: str
     default_key_env: str
     """The variable the key is read from when ``transport.key_env`` names none."""
+    unbilled_create: frozenset[int] = frozenset()
+    """HTTP statuses that, answering a submission, mean no job was made (the provider's
+    documentation says so): retried like a refused connection. Any other 5xx answer to a
+    submission may have made a job, so it is looked up, never sent again blindly."""
 
     def __init__(
         self,
@@ -73,6 +77,7 @@ class HttpDriver(abc.ABC):
             auth,
             self.root,
             self.key_env,
+            unbilled_create=self.unbilled_create,
         )
 
 

@@ -332,6 +332,8 @@ class Api:
         auth: Mapping[str, str],
         origin_url: str,
         key_env: str,
+        *,
+        unbilled_create: frozenset[int] = frozenset(),
     ) -> None:
         self.provider = provider
         self.client = client
@@ -339,6 +341,7 @@ class Api:
         self._auth = dict(auth)
         self.origin = _origin(origin_url)
         self.key_env = key_env
+        self.unbilled_create = unbilled_create
 
     def __repr__(self) -> str:
         return f"Api({self.provider!r}, {self.origin[0]}://{self.origin[1]})"
@@ -440,6 +443,15 @@ class Api:
                 )
             return _Retry(error, wait)
         if status >= 500:
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            wait = wait if wait is not None and wait <= RETRY_AFTER_MAX else None
+            if create and status in self.unbilled_create:
+                error = ProviderUnavailableError(
+                    f"{self.provider}: HTTP {status} ({said}) answered the submission, which "
+                    f"{self.provider} documents as making no job — try again later",
+                    no_job=True,
+                )
+                return _Retry(error, wait)
             if create:
                 return ProviderUnavailableError(
                     f"{self.provider}: HTTP {status} ({said}) answered the submission — the job "
@@ -448,11 +460,10 @@ class Api:
                     may_be_billed=True,
                     no_job=False,
                 )
-            wait = parse_retry_after(response.headers.get("retry-after"))
             error = status_error(
                 self.provider, what, status, said, key_env=self.key_env, create=False
             )
-            return _Retry(error, wait if wait is not None and wait <= RETRY_AFTER_MAX else None)
+            return _Retry(error, wait)
         return status_error(self.provider, what, status, said, key_env=self.key_env, create=create)
 
     def _decode(self, response: httpx.Response, what: str, create: bool) -> Any:

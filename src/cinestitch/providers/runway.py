@@ -185,6 +185,10 @@ def parse_status(handle: JobHandle, task: Task, poll_after: float, cost: Cost | 
 class RunwayProvider(_driver.HttpDriver):
     """Runway's API; ``transport`` says where and how, ``client`` sends."""
 
+    unbilled_create = frozenset({502, 503})
+    """Runway: 502 and 503 mean overload, to be retried (video-apis.md 3.4); a 504, a gateway
+    timing out, may have made the task, so it is looked up."""
+
     name = models.NAME
     default_key_env = models.KEY_ENV
 
