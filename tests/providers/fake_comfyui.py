@@ -5,6 +5,7 @@ outputs]``, ``/history`` entries with outputs and status, ``/view`` for the save
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -14,8 +15,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import numpy as np
 from fake_clips import ClipFormat, clip_bytes
 from fake_http import FakeJobServer, Seen, parse_multipart
+from PIL import Image
 
 Answer = tuple[int, dict[str, str], Any]
 WORKFLOW = Path(__file__).parent / "workflows" / "wan_i2v.json"
@@ -29,6 +32,20 @@ INPUTS = {
     "height": "50.height",
     "fps": "57.fps",
 }
+
+
+def animation_bytes(seconds: float, fps: int, kind: str) -> bytes:
+    """An animated GIF or WebP of 64x36 grey pictures, ``seconds`` long at ``fps``."""
+    frames = [
+        Image.fromarray(np.full((36, 64, 3), (17 * i) % 255, np.uint8))
+        for i in range(max(1, round(seconds * fps)))
+    ]
+    out = io.BytesIO()
+    frames[0].save(
+        out, format=kind.upper(), save_all=True, append_images=frames[1:],
+        duration=round(1000 / fps), loop=0,
+    )  # fmt: skip
+    return out.getvalue()
 
 
 def invalid(node: str, class_type: str, message: str) -> dict[str, Any]:
@@ -73,6 +90,13 @@ class FakeComfyUI(FakeJobServer):
         self.files: dict[str, bytes] = {}
         self.number = 0
         self.format = ClipFormat(fps=16, width=64, height=36, rate=None)
+        self.saves = "mp4"
+        """What the save node writes: ``mp4`` (SaveVideo, listed under ``videos``), ``gif``
+        (VHS_VideoCombine set to image/gif, under ``gifs``) or ``webp`` (SaveAnimatedWEBP,
+        under ``images``)."""
+        self.node_errors: dict[str, Any] = {}
+        """Output nodes ``/prompt`` reports invalid and leaves out (answering 200): with
+        any, nothing is saved."""
 
     def route(self, seen: Seen) -> tuple[str, Callable[[], Answer]]:
         path = seen.path.removeprefix("/api")
@@ -120,7 +144,8 @@ class FakeComfyUI(FakeJobServer):
         prompt_id = str(uuid.uuid4())
         self.prompts[prompt_id] = Prompt(prompt_id, self.number, graph, extra, time.monotonic())
         self.submissions += 1
-        return 200, {}, {"prompt_id": prompt_id, "number": self.number, "node_errors": {}}
+        answer = {"prompt_id": prompt_id, "number": self.number, "node_errors": self.node_errors}
+        return 200, {}, answer
 
     def _check(self, graph: dict[str, Any]) -> dict[str, Any] | None:
         for node_id, node in graph.items():
@@ -183,12 +208,21 @@ class FakeComfyUI(FakeJobServer):
         wan = prompt.graph["50"]["inputs"]
         fps = float(prompt.graph["57"]["inputs"]["fps"])
         fmt = ClipFormat(fps=round(fps), width=64, height=36, rate=self.format.rate)
-        self.files[prompt.filename] = clip_bytes(wan["length"] / fps, fmt)
-        saved = {"filename": prompt.filename, "subfolder": "video", "type": "output"}
+        seconds = wan["length"] / fps
         status = {"status_str": "success", "completed": True,
                   "messages": [["execution_start", {"prompt_id": prompt.id}],
                                ["execution_success", {"prompt_id": prompt.id}]]}  # fmt: skip
-        outputs = {"58": {"videos": [saved]}}
+        if self.node_errors:  # the save node was left out: the run saves nothing
+            self.history[prompt.id] = {"prompt": row, "outputs": {}, "status": status}
+            return
+        name = prompt.filename.removesuffix(".mp4") + f".{self.saves}"
+        if self.saves == "mp4":
+            self.files[name] = clip_bytes(seconds, fmt)
+        else:
+            self.files[name] = animation_bytes(seconds, round(fps), self.saves)
+        saved = {"filename": name, "subfolder": "video", "type": "output"}
+        kind = {"mp4": "videos", "gif": "gifs", "webp": "images"}[self.saves]
+        outputs = {"58": {kind: [saved], **({"animated": [True]} if kind == "images" else {})}}
         self.history[prompt.id] = {"prompt": row, "outputs": outputs, "status": status}
 
     def _view(self, seen: Seen) -> Answer:

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from adapter_cases import comfyui_options, install_workflow
 from adapter_support import Case, keys_and_no_waits, open_case, run_job
-from fake_comfyui import WORKFLOW
+from fake_comfyui import WORKFLOW, invalid
 
 from cinestitch.errors import GenerationFailedError, ProjectError, ProviderError
 from cinestitch.manifest import load_project
+from cinestitch.media.probe import probe_clip
 from cinestitch.providers import comfyui_workflow as workflows
 from cinestitch.providers.base import JobHandle, JobState, LookupResult
 from cinestitch.providers.comfyui import (
@@ -175,6 +176,53 @@ def test_an_execution_error_fails_the_job(case: Case) -> None:
     status, _ = run_job(provider, provider.submit(case.request, "key-1"))
     assert status.state is JobState.FAILED and status.message
     assert "node 3 (KSampler): Allocation on device failed" in status.message
+
+
+def test_an_animated_gif_is_a_clip(case: Case, tmp_path: Path) -> None:
+    """VHS_VideoCombine saving image/gif lists it under ``gifs``: it is the clip, fetched
+    whole (the stitch conforms it like any clip)."""
+    case.server.saves = "gif"
+    provider = case.provider()
+    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
+    assert status.state is JobState.SUCCEEDED and status.handle is not None
+    assert status.handle.state["file"]["filename"].endswith(".gif")
+    provider.download(status.handle, tmp_path / "clip.mp4")
+    info = probe_clip(tmp_path / "clip.mp4")
+    assert info.video_codec == "gif" and abs(info.duration - 65 / 16) < 0.2
+
+
+def test_a_workflow_that_saves_no_video_says_what_it_saved(case: Case) -> None:
+    """An animated WebP (which FFmpeg cannot decode) is not taken for a clip: the job fails
+    naming the file it saved and the formats that work."""
+    case.server.saves = "webp"
+    provider = case.provider()
+    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
+    assert status.state is JobState.FAILED and status.message
+    assert "saved no video (it saved ComfyUI_" in status.message and ".webp)" in status.message
+    assert "mp4, webm or gif" in status.message
+
+
+def test_output_nodes_the_server_left_out_are_named(case: Case) -> None:
+    """ComfyUI queues a workflow whose other outputs are valid and leaves the invalid ones
+    out (HTTP 200 with ``node_errors``): when no video comes of it, the failure names them."""
+    case.server.node_errors = invalid("58", "VHS_VideoCombine", "format not in list")["node_errors"]
+    provider = case.provider()
+    status, _ = run_job(provider, provider.submit(case.request, "key-1"))
+    assert status.state is JobState.FAILED and status.message
+    assert "the server left out node 58 (VHS_VideoCombine): format not in list" in status.message
+
+
+def test_a_refused_workflow_says_which_node_and_why(case: Case) -> None:
+    """A 400 from /prompt names the node and the reason, not only "Prompt outputs failed
+    validation"; nothing was queued."""
+    provider = case.provider()
+    request = type(case.request)(**{**case.request.__dict__, "seed": "x"})  # type: ignore[arg-type]
+    with pytest.raises(GenerationFailedError) as caught:
+        provider.submit(request, "key-1")
+    said = str(caught.value)
+    assert "Prompt outputs failed validation" in said
+    assert "node 3 (KSampler): seed must be an integer" in said
+    assert caught.value.no_job and case.server.submissions == 0
 
 
 def test_cancel_drops_or_interrupts(case: Case) -> None:

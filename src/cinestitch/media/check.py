@@ -13,20 +13,21 @@ from cinestitch.errors import MediaError
 from cinestitch.media.container import open_input, unreadable, video_stream
 from cinestitch.media.probe import frame_rate
 
-VIDEO_CODECS = ("h264", "hevc", "vp9", "av1", "libdav1d", "libaom-av1")
-"""Decoder names of the codecs generated clips come in."""
+VIDEO_CODECS = ("h264", "hevc", "vp9", "vp8", "av1", "libdav1d", "libaom-av1", "gif")
+"""Decoder names of the codecs generated clips come in (VP8 and GIF from ComfyUI's save
+nodes; the conform step re-encodes whatever cannot be copied)."""
 
 
 def check_video(path: Path, expected_seconds: float, tolerance: float | None = None) -> float:
     """The duration of the video at ``path`` in seconds; ``MediaError`` saying why it is not
-    a whole H.264/H.265/VP9/AV1 video of ``expected_seconds`` (± ``tolerance``, by default
-    the larger of 1 s and 25 %: enough for padding, not for half a clip)."""
+    a whole video (``VIDEO_CODECS``) of ``expected_seconds`` (± ``tolerance``, by default the
+    larger of 1 s and 25 %: enough for padding, not for half a clip)."""
     allowed = tolerance if tolerance is not None else max(1.0, 0.25 * expected_seconds)
     with open_input(path) as container:
         video = video_stream(container, path)
         codec = video.codec_context.name
         if codec not in VIDEO_CODECS:
-            raise unreadable(path, f"its video is {codec}, not H.264, H.265, VP9 or AV1")
+            raise unreadable(path, f"its video is {codec}, not H.264, H.265, VP8/9, AV1 or GIF")
         fps = frame_rate(video, path)
         frames = sum(1 for _ in container.decode(video))
     if frames == 0:

@@ -207,9 +207,15 @@ def provider_message(response: httpx.Response) -> str:
             status = error.get("status")
             if said and isinstance(status, str) and status not in str(said):
                 said = f"{status}: {said}"
+            details = error.get("details")
+            if said and isinstance(details, str) and details and details not in str(said):
+                said = f"{said}: {details}"  # ComfyUI puts the reason here
         elif isinstance(error, str):
             said = error
         said = said or data.get("message") or _detail_text(data.get("detail"))
+        nodes = node_errors_text(data.get("node_errors"))
+        if said and nodes:
+            said = f"{said} ({nodes})"
         kind = data.get("error_type")
         if said and isinstance(kind, str) and kind not in str(said):
             said = f"{kind}: {said}"
@@ -217,6 +223,24 @@ def provider_message(response: httpx.Response) -> str:
         text = response.text if response.is_stream_consumed or not response.is_closed else ""
         said = text
     return one_line(str(said or response.reason_phrase or "no message"))
+
+
+def node_errors_text(node_errors: Any) -> str | None:
+    """``node_errors`` of a ``/prompt`` answer in a few words (node, type, first error), or
+    ``None`` when there are none: ComfyUI queues a workflow whose other outputs are valid
+    and leaves these nodes out."""
+    if not isinstance(node_errors, Mapping) or not node_errors:
+        return None
+    parts = []
+    for node, found in list(node_errors.items())[:3]:
+        found = found if isinstance(found, Mapping) else {}
+        errors = found.get("errors")
+        first = errors[0] if isinstance(errors, list) and errors else {}
+        first = first if isinstance(first, Mapping) else {}
+        said = ": ".join(str(first[k]) for k in ("message", "details") if first.get(k))
+        kind = found.get("class_type")
+        parts.append(f"node {node}{f' ({kind})' if kind else ''}" + (f": {said}" if said else ""))
+    return one_line("; ".join(parts))
 
 
 def _detail_text(detail: Any) -> str | None:

@@ -52,7 +52,9 @@ KEY_FIELD = "cinestitch_request_key"
 OUTPUT_KINDS = ("videos", "gifs", "images")
 """History output lists that may hold the saved video (SaveVideo, VHS_VideoCombine,
 SaveWEBM/SaveAnimated*)."""
-VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".m4v")
+VIDEO_SUFFIXES = (".mp4", ".webm", ".mov", ".mkv", ".m4v", ".gif")
+"""What the stitch can read (an animated GIF is conformed like any clip; FFmpeg does not
+decode animated WebP)."""
 
 
 # -- pure ------------------------------------------------------------------------------------
@@ -99,6 +101,19 @@ def pick_output(outputs: Any, preferred: str | None = None) -> dict[str, str] | 
                         "type": str(item.get("type") or "output"),
                     }
     return None
+
+
+def saved_names(outputs: Any, limit: int = 3) -> list[str]:
+    """The names of the files a history entry's outputs hold (to say what was saved)."""
+    names: list[str] = []
+    for saved in outputs.values() if isinstance(outputs, Mapping) else []:
+        for kind in OUTPUT_KINDS:
+            items = saved.get(kind) if isinstance(saved, Mapping) else None
+            for item in items if isinstance(items, list) else []:
+                name = item.get("filename") if isinstance(item, Mapping) else None
+                if isinstance(name, str) and name not in names:
+                    names.append(name)
+    return names[:limit]
 
 
 def build_view_url(root: str, file: Mapping[str, str]) -> str:
@@ -215,6 +230,11 @@ class ComfyUIProvider(_driver.HttpDriver):
             on_status=self._prompt_status(),
         )
         prompt_id = data.get("prompt_id") if isinstance(data, Mapping) else None
+        dropped = _http.node_errors_text(
+            data.get("node_errors") if isinstance(data, Mapping) else None
+        )
+        if dropped is not None:
+            record = {**record, "dropped": dropped}
         if not isinstance(prompt_id, str) or not prompt_id:
             raise ProviderUnavailableError(
                 "comfyui: the answer to /prompt has no prompt_id — the workflow may be queued; "
@@ -346,9 +366,14 @@ class ComfyUIProvider(_driver.HttpDriver):
         preferred = handle.state.get("output")
         file = pick_output(entry.get("outputs"), preferred if isinstance(preferred, str) else None)
         if file is None:
+            saved = saved_names(entry.get("outputs"))
+            what = f" (it saved {', '.join(saved)})" if saved else ""
+            dropped = handle.state.get("dropped")
+            left = f"; the server left out {dropped}" if isinstance(dropped, str) else ""
             message = (
-                "comfyui finished the workflow but it saved no video — end it with a SaveVideo "
-                "or VHS_VideoCombine node (or name that node in provider.options.output)"
+                f"comfyui finished the workflow but it saved no video{what}{left} — end it "
+                "with a SaveVideo or VHS_VideoCombine node saving mp4, webm or gif (or name "
+                "that node in provider.options.output)"
             )
             return JobStatus(handle.job_id, JobState.FAILED, None, message)
         return JobStatus(
@@ -360,6 +385,7 @@ class ComfyUIProvider(_driver.HttpDriver):
             "expected_seconds": record.get("expected_seconds"),
             "submitted_at": record.get("sent_at"),
             "output": record.get("output"),
+            **({"dropped": record["dropped"]} if isinstance(record.get("dropped"), str) else {}),
         }
         return JobHandle(self.name, prompt_id, state)
 
