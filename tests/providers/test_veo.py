@@ -82,6 +82,14 @@ def test_urls_are_built_from_the_root_with_or_without_v1beta() -> None:
     )
     assert build_download_url("http://h/v1beta/files/f:download").endswith(":download?alt=media")
     assert build_download_url("http://h/v1beta/files/f:download?alt=media").count("alt=") == 1
+    # a file named without its verb is its metadata: the bytes are at files/{id}:download
+    assert (
+        build_download_url("http://h/v1beta/files/f")
+        == "http://h/v1beta/files/f:download?alt=media"
+    )
+    assert build_download_url("https://s.example/b/clip.mp4?sig=1") == (
+        "https://s.example/b/clip.mp4?sig=1"
+    )
 
 
 def test_a_filtered_operation_is_a_content_policy_failure_in_words() -> None:

@@ -92,12 +92,19 @@ def build_predict_body(
 
 
 def build_download_url(uri: str) -> str:
-    """The sample's file URI, asking for the bytes (``alt=media``) if it does not already."""
+    """The sample's file URI, asking for the bytes: a Gemini file named without its
+    ``:download`` verb (``…/files/abc``, its metadata) gets it, as the SDK's
+    ``files.download`` rebuilds ``files/{id}:download``, and ``alt=media`` is added where
+    it is missing."""
     parts = urlsplit(uri)
     query = dict(parse_qsl(parts.query))
-    if "alt" not in query and parts.path.endswith(":download"):
+    path = parts.path
+    head, _, name = path.rpartition("/")
+    if head.endswith("/files") and name and ":" not in name:
+        path = f"{path}:download"
+    if "alt" not in query and path.endswith(":download"):
         query["alt"] = "media"
-    return urlunsplit(parts._replace(query=urlencode(query)))
+    return urlunsplit(parts._replace(path=path, query=urlencode(query)))
 
 
 # -- pure: responses -------------------------------------------------------------------------
