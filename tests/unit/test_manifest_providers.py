@@ -263,6 +263,50 @@ def test_extend_where_the_provider_can(make_project: ProjectFactory) -> None:
     ]
 
 
+def test_extend_continues_only_a_clip_of_its_own_provider(make_project: ProjectFactory) -> None:
+    """Veo extends only Veo's videos (and another provider's clip is behind its own key):
+    an extension of a clip another provider makes is refused at the key, before any call."""
+    segments = """
+      - id: one
+        reference: none
+        provider: {name: openai}
+        vars: {action: a fox runs}
+      - id: two
+        extend: true
+        vars: {action: the fox jumps}
+    """
+    root = make_project(manifest("{name: veo}", segments), {"shot.j2": SHOT})
+    assert problems_of(root) == [
+        "cinestitch.yaml:12 segments[1].extend: veo can continue only a clip it made, and "
+        "'one' is made by openai — give it the same provider, or remove extend (the segment "
+        "then starts from its last frame)"
+    ]
+
+
+def test_wan_continues_clips_of_two_to_ten_seconds(make_project: ProjectFactory) -> None:
+    """fal's Wan 2.7 takes a 2-10 s clip to continue: a 12 s upstream is refused (fal may
+    bill the refusal), a 10 s one loads."""
+    segments = """
+      - id: one
+        reference: none
+        seconds: 12
+        vars: {action: a fox runs}
+      - id: two
+        extend: true
+        seconds: 5
+        vars: {action: the fox jumps}
+    """
+    wan = "{name: fal, model: fal-ai/wan/v2.7/image-to-video}"
+    root = make_project(manifest(wan, segments), {"shot.j2": SHOT})
+    assert problems_of(root) == [
+        "cinestitch.yaml:12 segments[1].extend: fal fal-ai/wan/v2.7/image-to-video continues "
+        "clips of 2-10 s, and 'one' is 12 s — shorten it, or remove extend"
+    ]
+    path = root / "cinestitch.yaml"
+    path.write_text(path.read_text().replace("seconds: 12", "seconds: 10"))
+    assert load_project(root).segments[1].extend is True
+
+
 def test_extend_needs_an_earlier_segment(make_project: ProjectFactory) -> None:
     """A native extension without a segment to continue is refused."""
     segments = """

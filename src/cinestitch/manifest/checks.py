@@ -290,6 +290,8 @@ def _check_shot(
     elif s.extend and s.reference.kind != "segment":
         message = "extend continues an earlier segment's clip — set reference to that segment"
         problems.append(problem_at(doc, (*key, "extend"), message))
+    elif s.extend:
+        problems += _check_extended(project, s, spec, caps, doc)
     if problems:
         return problems
     out = project.output
@@ -305,6 +307,37 @@ def _check_shot(
         field, _, text = message.partition(": ")
         problems.append(problem_at(doc, (*key, field), text))
     return problems
+
+
+def _check_extended(
+    project: Project, s: Segment, spec: ProviderSpec, caps: Capabilities, doc: YamlDocument
+) -> list[Problem]:
+    """A native continuation can only be of a clip its own provider made (Veo extends only
+    Veo's videos, and another provider's clip is behind that provider's key), of a length
+    the model takes (Wan 2.7: 2-10 s)."""
+    try:
+        upstream = project.segment(str(s.reference.value))
+    except KeyError:
+        return []  # the reference itself is reported
+    key: KeyPath = ("segments", s.index, "extend")
+    if upstream.clip is not None or upstream.provider.name != spec.name:
+        made = "is existing footage" if upstream.clip else f"is made by {upstream.provider.name}"
+        message = (
+            f"{spec.name} can continue only a clip it made, and '{upstream.id}' {made} — give "
+            f"it the same provider, or remove extend (the segment then starts from its last "
+            "frame)"
+        )
+        return [problem_at(doc, key, message)]
+    bounds = caps.extends_seconds
+    if bounds is not None and not upstream.extend:
+        low, high = bounds
+        if not low <= upstream.seconds <= high:
+            message = (
+                f"{spec.name} {spec.model} continues clips of {low:g}-{high:g} s, and "
+                f"'{upstream.id}' is {upstream.seconds:g} s — shorten it, or remove extend"
+            )
+            return [problem_at(doc, key, message)]
+    return []
 
 
 def cast_problem(spec: ProviderSpec, limit: int, pictures: int) -> str | None:

@@ -170,6 +170,8 @@ class Capabilities:
     accepts_end_image: bool = False
     extends: bool = False
     """Native continuation of a previous clip (e.g. Veo extend)."""
+    extends_seconds: tuple[float, float] | None = None
+    """The lengths of clip it can continue natively (``None``: any it made)."""
     audio: bool = False
     """Returns a soundtrack of its own."""
     seed: bool = True

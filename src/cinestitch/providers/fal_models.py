@@ -61,6 +61,8 @@ class FalModel:
     text_endpoint: str | None = None
     """Where a shot without a first frame goes; ``None``: the model needs one."""
     extend_field: str | None = None
+    extend_seconds: tuple[float, float] | None = None
+    """The lengths of the clip ``extend_field`` takes (Wan 2.7: 2-10 s)."""
     """The field that takes a clip to continue (native extension), if any."""
     resolutions: tuple[str, ...] = ()
     aspect_ratios: tuple[str, ...] = ()
@@ -88,6 +90,7 @@ WAN_27 = FalModel(
     durations=tuple(range(2, 16)),
     text_endpoint="fal-ai/wan/v2.7/text-to-video",
     extend_field="video_url",
+    extend_seconds=(2.0, 10.0),
     resolutions=("720p", "1080p"),
     aspect_ratios=("16:9", "9:16", "1:1", "4:3", "3:4"),
     seed=True,
@@ -166,6 +169,7 @@ def capabilities(model: str) -> Capabilities:
         accepts_reference_image=True,
         accepts_end_image=m.end_field is not None,
         extends=m.extend_field is not None,
+        extends_seconds=m.extend_seconds,
         audio=m.audio,
         seed=m.seed,
         fps=m.fps,
