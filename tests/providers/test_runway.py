@@ -96,6 +96,14 @@ def test_statuses_and_failures_are_read_as_documented() -> None:
     safety = parse_task({"id": "t1", "status": "FAILED", "failure": "flagged",
                          "failureCode": "SAFETY.INPUT.IMAGE"})  # fmt: skip
     assert failure_text(safety).startswith("runway rejected the input (content policy SAFETY")
+    # INTERNAL and INTERNAL.BAD_OUTPUT.* are Runway's own passing failures (retry)
+    for code in ("INTERNAL", "INTERNAL.BAD_OUTPUT.CODE01"):
+        internal = parse_task(
+            {"id": "t1", "status": "FAILED", "failure": "oops", "failureCode": code}
+        )
+        said = failure_text(internal)
+        assert f"({code}: oops)" in said and "run the build again" in said
+        assert "not retried" not in said
     done = parse_task({"id": "t1", "status": "SUCCEEDED", "output": ["https://r/x.mp4"]})
     from cinestitch.providers.base import Cost
 

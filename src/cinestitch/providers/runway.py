@@ -157,6 +157,11 @@ def failure_text(task: Task) -> str:
         )
     if code.upper().startswith("ASSET"):
         return f"runway failed the job ({code}: {said}) — fix the reference image; not retried"
+    if code.upper().startswith("INTERNAL"):
+        return (
+            f"runway failed the job ({code}: {said}), a passing failure on Runway's side — "
+            "run the build again to submit it again"
+        )
     shown = f"{code}: {said}" if code else said
     return f"runway failed the job ({shown}) — see the message; not retried"
 
