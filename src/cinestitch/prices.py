@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,10 +39,20 @@ def resolution_tier(short_side: int) -> str:
     return "1080p" if short_side <= 1080 else "4k"
 
 
+VARIANT_WORDS = {"without_audio": "without sound", "text_to_video": "text to video"}
+"""Price variants a model's entry may list beside its tiers, and how the source says them."""
+
+
 def find_price(
-    provider: str, model: str, short_side: int, override: float | None = None
+    provider: str,
+    model: str,
+    short_side: int,
+    override: float | None = None,
+    variants: tuple[str, ...] = (),
 ) -> Price | None:
-    """The price per second of a generation, or ``None`` when nobody knows it."""
+    """The price per second of a generation, or ``None`` when nobody knows it. ``variants``
+    (``price_variants``) pick a model's other prices where its entry lists them for the
+    tier (fal's Veo without sound costs two thirds, LTX's text-to-video more)."""
     if override is not None:
         return Price(override, "provider.price_per_second in cinestitch.yaml")
     entry = price_table()["providers"].get(provider)
@@ -49,9 +60,25 @@ def find_price(
         return None
     tiers = entry["models"].get(model) or entry["models"].get("*", {})  # "*": any model
     tier = resolution_tier(short_side)
+    source = f"{provider} list price as of {entry['as_of']}"
+    for variant in variants:
+        rates = tiers.get(variant)
+        if isinstance(rates, dict) and tier in rates:
+            return Price(float(rates[tier]), f"{source}, {VARIANT_WORDS[variant]}")
     if tier not in tiers:
         return None
-    return Price(float(tiers[tier]), f"{provider} list price as of {entry['as_of']}")
+    return Price(float(tiers[tier]), source)
+
+
+def price_variants(options: Mapping[str, Any], has_first_frame: bool) -> tuple[str, ...]:
+    """Which listed price variants a request is: ``audio: false`` is ``without_audio``, a
+    shot from no picture ``text_to_video``."""
+    found = []
+    if options.get("audio") is False:
+        found.append("without_audio")
+    if not has_first_frame:
+        found.append("text_to_video")
+    return tuple(found)
 
 
 MEGAPIXEL = 1024 * 1024

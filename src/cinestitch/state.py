@@ -26,7 +26,7 @@ from cinestitch.forecast import Forecast, Pictures, forecast_build
 from cinestitch.labels import keyframe_of
 from cinestitch.lock import Lock, apply_pending, load_lock_remembered, read_pending
 from cinestitch.plan import STILL_VIEW, BuildPaths, BuildPlan, frame_view
-from cinestitch.prices import Price, find_price, find_still_price
+from cinestitch.prices import Price, find_price, find_still_price, price_variants
 
 CACHE_ENV = "CINESTITCH_CACHE"
 ONLY_ENV = "CINESTITCH_ONLY"
@@ -76,9 +76,13 @@ def step_prices(plan: BuildPlan) -> dict[str, Price | None]:
     prices: dict[str, Price | None] = {}
     for step in plan.steps:
         spec = step.segment.provider
+        options = step.settings.get("options")
+        variants = price_variants(
+            options if isinstance(options, dict) else {}, step.reference is not None
+        )
         prices[step.segment.id] = find_price(
             str(step.settings["provider"]), str(step.settings["model"]), min(out.width, out.height),
-            spec.price_per_second,
+            spec.price_per_second, variants,
         )  # fmt: skip
     return prices
 
