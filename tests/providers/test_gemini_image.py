@@ -32,7 +32,7 @@ FLASH_31, FLASH_25, PRO = (
     for m in (
         "gemini-3.1-flash-image",
         "gemini-2.5-flash-image",
-        "gemini-3-pro-image-preview",
+        "gemini-3-pro-image",
     )
 )
 
@@ -151,8 +151,11 @@ def test_capabilities_and_options_come_from_the_table() -> None:
     assert models.check_options("gemini-2.5-flash-image", {"image_size": "2K"}) == [
         "image_size: unknown option — gemini-2.5-flash-image accepts: aspect_ratio"
     ]
-    assert models.check_options("gemini-3-pro-image-preview", {"image_size": "512"}) == [
+    assert models.check_options("gemini-3-pro-image", {"image_size": "512"}) == [
         "image_size: must be one of 1K, 2K, 4K"
+    ]
+    assert models.check_options("gemini-3-pro-image-preview", {}) == [
+        "model: gemini-3-pro-image-preview was shut down on 2026-06-25 — use gemini-3-pro-image"
     ]
     assert models.check_options("gemini-3.1-flash-image", {"aspect_ratio": "8:1"}) == [
         "aspect_ratio: must be one of 1:1, 2:3, 3:2, 3:4, 4:3, 4:5, 5:4, 9:16, 16:9, 21:9"

@@ -136,8 +136,8 @@ def _load_project(root: Path) -> Project:
     problems += check_assets(project, doc)
     prompts, prompt_problems = render_prompts(project, root / VALIDITY_MEMO.parent)
     problems += prompt_problems
-    if problems:
-        raise ProjectError(sorted(problems, key=_problem_order))
+    if problems:  # one problem found by two checks (a block shared by keyframes) is said once
+        raise ProjectError(sorted(dict.fromkeys(problems), key=_problem_order))
     return dataclasses.replace(with_file_identity(project), prompts=prompts, manifest_key=key)
 
 

@@ -16,14 +16,16 @@ Sources (read 2026-12):
   the Vertex AI model page (cloud.google.com/vertex-ai/generative-ai/docs/models/gemini/
   2-5-flash-image). GA 2025-10-02; its shutdown is scheduled for 2026-10-02 (aifreeapi.com,
   quoting Google's deprecations page) — a retired model answers 404, worded as such.
-- 3 Pro Image and 3.1 Flash Image shapes (1K 16:9 1376x768, 2K 2752x1536, 4K 5504x3072; the
-  same ratios; up to 14 input images): doc.ai.soraliststudio.com "Nano Banana Pro aspect
-  ratio" (Google's native format); 3.1 Flash's ``512`` tier is half of 1K (derived, not
-  read); its extreme ratios (1:4, 4:1, 1:8, 8:1) are left out: keyframes are video frames.
-  ``gemini-3.1-flash-image`` is GA (Vertex AI model page, released 2026-05-28); the preview
-  ids were shut down on 2026-06-25 (gemilab.net, quoting the deprecations page), but
-  ``gemini-3-pro-image-preview`` is kept as Google's pricing page names it (UNCONFIRMED that
-  it still answers). Any other id is passed through (``open_models``) with the 3.x shapes.
+- 3 Pro Image and 3.1 Flash Image shapes (1K 16:9 1376x768, 2:3 848x1264, 4:5 928x1152;
+  2K and 4K double and quadruple them; the same ratios; up to 14 input images): Google's
+  Gemini 3 image table as copied by several clients (doc.ai.soraliststudio.com "Nano Banana
+  Pro aspect ratio"; the NANO_BANANA_ASPECT_RATIOS of an SDK's parameter schema); 3.1
+  Flash's ``512`` tier is half of 1K (derived, not read); its extreme ratios (1:4, 4:1,
+  1:8, 8:1) are left out: keyframes are video frames.
+  ``gemini-3.1-flash-image`` and ``gemini-3-pro-image`` are GA (released 2026-05-28); their
+  preview ids were shut down on 2026-06-25 (ai.google.dev/gemini-api/docs/deprecations), so
+  naming one is a load-time error that names its replacement. Any other id is passed
+  through (``open_models``) with the 3.x shapes.
 - Seeds: ``generationConfig.seed`` is accepted; image models do not promise to repeat a
   picture for a seed (the seed is still part of the request's identity).
 - Prices per image: ``data/prices.json`` (``per_image``).
@@ -61,12 +63,12 @@ RATIOS_25 = {
 """2.5 Flash Image: aspect ratio -> its one (1K) size."""
 RATIOS_3 = {
     "1:1": (1024, 1024),
-    "2:3": (816, 1232),
-    "3:2": (1232, 816),
+    "2:3": (848, 1264),
+    "3:2": (1264, 848),
     "3:4": (896, 1200),
     "4:3": (1200, 896),
-    "4:5": (896, 1136),
-    "5:4": (1136, 896),
+    "4:5": (928, 1152),
+    "5:4": (1152, 928),
     "9:16": (768, 1376),
     "16:9": (1376, 768),
     "21:9": (1584, 672),
@@ -89,8 +91,13 @@ class GeminiImageModel:
 
 FLASH_25 = GeminiImageModel("gemini-2.5-flash-image", RATIOS_25, (), 3)
 FLASH_31 = GeminiImageModel("gemini-3.1-flash-image", RATIOS_3, ("512", "1K", "2K", "4K"), 14)
-PRO_3 = GeminiImageModel("gemini-3-pro-image-preview", RATIOS_3, ("1K", "2K", "4K"), 14)
+PRO_3 = GeminiImageModel("gemini-3-pro-image", RATIOS_3, ("1K", "2K", "4K"), 14)
 MODELS: dict[str, GeminiImageModel] = {m.name: m for m in (FLASH_31, PRO_3, FLASH_25)}
+RETIRED = {
+    "gemini-3-pro-image-preview": ("2026-06-25", PRO_3.name),
+    "gemini-3.1-flash-image-preview": ("2026-06-25", FLASH_31.name),
+}
+"""Ids Google has shut down (its deprecations page): when, and what replaced them."""
 DEFAULT_MODEL = FLASH_31.name
 OPTION_KEYS = ("aspect_ratio", "image_size")
 
@@ -132,6 +139,9 @@ def capabilities(model: str) -> Capabilities:
 
 
 def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
+    if model in RETIRED:
+        when, instead = RETIRED[model]
+        return [f"model: {model} was shut down on {when} — use {instead}"]
     m = model_of(model)
     accepted = OPTION_KEYS if m.tiers else ("aspect_ratio",)
     problems = [
