@@ -39,7 +39,11 @@ def resolution_tier(short_side: int) -> str:
     return "1080p" if short_side <= 1080 else "4k"
 
 
-VARIANT_WORDS = {"without_audio": "without sound", "text_to_video": "text to video"}
+VARIANT_WORDS = {
+    "without_audio": "without sound",
+    "text_to_video": "text to video",
+    "image_to_image": "drawn from pictures",
+}
 """Price variants a model's entry may list beside its tiers, and how the source says them."""
 
 
@@ -84,11 +88,15 @@ def price_variants(options: Mapping[str, Any], has_first_frame: bool) -> tuple[s
 MEGAPIXEL = 1024 * 1024
 
 
-def find_still_price(provider: str, model: str, width: int, height: int) -> Price | None:
-    """The price of one still (a keyframe) of ``width`` x ``height``, in ``per_second``'s
-    place (USD per picture), or ``None`` when nobody knows it. Image models are priced per
-    picture (``per_image``: flat, or by size tier) or per megapixel; a provider whose every
-    listed price is zero (the animatic, your own server) is free."""
+def find_still_price(
+    provider: str, model: str, width: int, height: int, variants: tuple[str, ...] = ()
+) -> Price | None:
+    """The price of one still (a keyframe) of ``width`` x ``height`` (the picture the model
+    makes), in ``per_second``'s place (USD per picture), or ``None`` when nobody knows it.
+    Image models are priced per picture (``per_image``: flat, or by size tier) or per
+    megapixel; ``variants`` pick a listed variant's prices (``image_to_image``: a keyframe
+    drawn from pictures); a provider whose every listed price is zero (the animatic, your
+    own server) is free."""
     entry = price_table()["providers"].get(provider)
     if entry is None:
         return None
@@ -97,6 +105,10 @@ def find_still_price(provider: str, model: str, width: int, height: int) -> Pric
     source = f"{provider} list price as of {entry['as_of']}"
     if prices is None:
         return None
+    for variant in variants:
+        if isinstance(prices.get(variant), dict):
+            prices, source = prices[variant], f"{source}, {VARIANT_WORDS[variant]}"
+            break
     if "per_image" in prices:
         return Price(_tiered(prices["per_image"], width * height), source)
     if "per_megapixel" in prices:

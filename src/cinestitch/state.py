@@ -27,6 +27,7 @@ from cinestitch.labels import keyframe_of
 from cinestitch.lock import Lock, apply_pending, load_lock_remembered, read_pending
 from cinestitch.plan import STILL_VIEW, BuildPaths, BuildPlan, frame_view
 from cinestitch.prices import Price, find_price, find_still_price, price_variants
+from cinestitch.providers import PROVIDERS
 
 CACHE_ENV = "CINESTITCH_CACHE"
 ONLY_ENV = "CINESTITCH_ONLY"
@@ -94,7 +95,12 @@ def still_prices(plan: BuildPlan) -> dict[str, float | None]:
     for ks in plan.keyframes:
         if ks.generated:
             spec = ks.keyframe.provider
-            price = find_still_price(spec.name, spec.model, out.width, out.height)
+            info = PROVIDERS.get(spec.name)
+            size = (out.width, out.height)
+            if info is not None:
+                size = info.made_size(spec.model, out.width, out.height, spec.options)
+            drawn = ("image_to_image",) if ks.reference_images else ()
+            price = find_still_price(spec.name, spec.model, *size, drawn)
             found[ks.label] = price.per_second if price is not None else None
     return found
 

@@ -28,6 +28,7 @@ from cinestitch.providers.fal_image import (
     result_url,
     route_of,
 )
+from cinestitch.providers.spec import Shot
 
 DEV, SCHNELL, KONTEXT = models.FLUX_DEV, models.FLUX_SCHNELL, models.KONTEXT_PRO
 PICTURE = PreparedImage(b"\x89PNG", "image/png", 1, 1)
@@ -114,6 +115,13 @@ def test_capabilities_and_options_come_from_the_table() -> None:
     assert models.check_options(DEV.endpoint, {"safety_checker": "no"}) == [
         "safety_checker: must be true or false"
     ]
+    # FLUX.1 [dev]'s image-to-image endpoint takes 10-50 steps (its text endpoint 1-50)
+    drawn, plain = Shot(0.0, 1280, 720, has_reference=True), Shot(0.0, 1280, 720)
+    assert models.check_shot(DEV.endpoint, {"steps": 4}, plain) == []
+    assert models.check_shot(DEV.endpoint, {"steps": 4}, drawn) == [
+        "steps: a keyframe drawn from pictures (fal-ai/flux/dev/image-to-image) takes 10 to 50"
+    ]
+    assert models.check_shot(DEV.endpoint, {"steps": 10}, drawn) == []
 
 
 @pytest.mark.parametrize("opened_case", ["fal:flux-dev"], indirect=True)

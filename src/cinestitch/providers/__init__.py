@@ -126,6 +126,7 @@ def _network(
         open_models=open_models,
         dialects=dialects,
         kind=kind,
+        **({"size_made": table.made_size} if hasattr(table, "made_size") else {}),
     )
 
 

@@ -13,9 +13,11 @@ Sources (fal's model pages and their llms.txt, read 2026-12):
   ``num_images``, ``enable_safety_checker``, ``output_format`` jpeg/png; the result is
   ``images[{url, width, height, content_type}]``, ``seed`` and ``has_nsfw_concepts`` (a
   flagged picture comes back black). $0.025 per megapixel.
-- ``fal-ai/flux/dev/image-to-image``: ``image_url``, ``strength`` (0.95), no ``image_size``
-  (the output follows the input's size, so the reference is sent cropped to the keyframe's)
-  and no ``output_format`` (the ``fal`` Rust crate's ``DevImageToImageInput``).
+- ``fal-ai/flux/dev/image-to-image`` (fal.ai/models/fal-ai/flux/dev/image-to-image/llms.txt:
+  ``num_inference_steps`` 10-50 (40), $0.03 per megapixel): ``image_url``, ``strength``
+  (0.95), no ``image_size`` (the output follows the input's size, so the reference is sent
+  cropped to the keyframe's) and no ``output_format`` (the ``fal`` Rust crate's
+  ``DevImageToImageInput``).
 - ``fal-ai/flux/schnell`` (fal.ai/models/fal-ai/flux-1/schnell/llms.txt):
   ``num_inference_steps`` 1-12 (4), no guidance; $0.003 per megapixel.
 - ``fal-ai/flux-pro/kontext`` (fal.ai/models/fal-ai/flux-pro/kontext/llms.txt): ``image_url``
@@ -79,6 +81,8 @@ class FalImageModel:
     """True/false options: manifest name -> wire field."""
     image_only: tuple[str, ...] = ()
     """Options sent only with a reference picture (``strength``)."""
+    image_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    """Narrower ranges the image endpoint takes (FLUX.1 [dev] image-to-image: 10-50 steps)."""
 
 
 FLUX_DEV = FalImageModel(
@@ -95,6 +99,7 @@ FLUX_DEV = FalImageModel(
     integers=("steps",),
     flags={"safety_checker": "enable_safety_checker"},
     image_only=("strength",),
+    image_ranges={"steps": (10, 50)},
 )
 FLUX_SCHNELL = FalImageModel(
     endpoint="fal-ai/flux/schnell",
@@ -173,8 +178,20 @@ def check_options(model: str, options: Mapping[str, Any]) -> list[str]:
 
 
 def check_shot(model: str, options: Mapping[str, Any], shot: Shot) -> list[str]:
-    """A still has no length; the reference limits are in the capabilities."""
-    return []
+    """A still has no length; the reference limits are in the capabilities. A keyframe
+    drawn from pictures goes to the image endpoint, which may take narrower ranges."""
+    m = MODELS[model]
+    if not shot.has_reference:
+        return []
+    problems = []
+    for key, (low, high) in m.image_ranges.items():
+        value = options.get(key)
+        if isinstance(value, int | float) and is_number(value) and not low <= value <= high:
+            problems.append(
+                f"{key}: a keyframe drawn from pictures ({m.image_endpoint}) takes "
+                f"{low:g} to {high:g}"
+            )
+    return problems
 
 
 def request_size(m: FalImageModel, width: int, height: int) -> tuple[int, int]:

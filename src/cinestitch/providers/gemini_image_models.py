@@ -161,6 +161,14 @@ def check_shot(model: str, options: Mapping[str, Any], shot: Shot) -> list[str]:
     return []
 
 
+def made_size(model: str, width: int, height: int, options: Mapping[str, Any]) -> tuple[int, int]:
+    """The picture a ``width`` x ``height`` keyframe is asked (and billed) at: the chosen or
+    nearest ratio at the chosen tier, or the smallest that covers it."""
+    m = model_of(model)
+    ratio = pick_ratio(m, width, height, options)
+    return size_at(m, ratio, pick_tier(m, ratio, width, height, options))
+
+
 def pick_ratio(m: GeminiImageModel, width: int, height: int, options: Mapping[str, Any]) -> str:
     """The chosen ``aspect_ratio`` (an option), else the model's ratio nearest the size's."""
     chosen = options.get("aspect_ratio")

@@ -70,6 +70,13 @@ def _no_file_identity(root: Path, model: str, options: Mapping[str, Any]) -> Map
     return {}
 
 
+SizeMade = Callable[[str, int, int, Mapping[str, Any]], tuple[int, int]]
+
+
+def _as_asked(model: str, width: int, height: int, options: Mapping[str, Any]) -> tuple[int, int]:
+    return width, height
+
+
 @dataclass(frozen=True)
 class ProviderInfo:
     """A registered provider: its models, capabilities and checks as static data."""
@@ -91,9 +98,18 @@ class ProviderInfo:
     file_identity: FileIdentity = _no_file_identity
     kind: Kind = "video"
     """What it makes: clips, or stills (keyframes); its models' capabilities say the same."""
+    size_made: SizeMade = _as_asked
+    """The picture a still of a given size is made (and billed) at (Gemini: the nearest
+    ratio at the smallest tier that covers it)."""
 
     def capabilities(self, model: str) -> Capabilities:
         return self.capabilities_of(model)
+
+    def made_size(
+        self, model: str, width: int, height: int, options: Mapping[str, Any]
+    ) -> tuple[int, int]:
+        """The size a still of ``width`` x ``height`` is made and billed at."""
+        return self.size_made(model, width, height, options)
 
     def check_options(self, model: str, options: Mapping[str, Any]) -> list[str]:
         """Problems with the model and options (pure), each naming its key first."""
