@@ -27,6 +27,7 @@ from doit.tools import config_changed
 
 from cinestitch import actions, finish_actions
 from cinestitch.cache import JobJournal
+from cinestitch.doit_reporter import BuildReporter
 from cinestitch.errors import EXIT_PROJECT_ERROR, CinestitchError, ProjectError
 from cinestitch.finish_plan import sfx_files, speed_settings
 from cinestitch.gc_tuning import settle
@@ -66,9 +67,11 @@ DOIT_CONFIG: dict[str, Any] = {
     "backend": "cinestitch-sqlite3",
     "dep_file": ".doit.db",
     "continue": True,
+    "reporter": BuildReporter,
 }
 """doit settings for a project directory: show progress lines, keep going past a failed
-segment (its dependents are skipped), and keep doit's state in ``.doit.db``."""
+segment (its dependents are skipped, and said so in one line), and keep doit's state in
+``.doit.db``."""
 
 TaskDict = dict[str, Any]
 

@@ -51,6 +51,14 @@ def test_failed_segment_is_listed_at_the_end_and_others_finish(tmp_path: Path) -
     assert not (root / "build" / "segments" / "after.mp4").exists()
     tail = out[out.index("segment failed:") :]
     assert "bad" in tail and "content policy" in tail and "[not billed]" in tail
+    # the failed step is one line named by its task, what it held back one line more
+    # (doit's own TaskFailed and UnmetDependency blocks, a few lines per task, are not shown)
+    failed = [line for line in out.splitlines() if " FAILED  " in line]
+    assert len(failed) == 1 and failed[0].startswith("generate:bad FAILED  segment 'bad'")
+    assert "UnmetDependency" not in out and "TaskFailed" not in out
+    (held,) = [line for line in out.splitlines() if line.startswith("not run: ")]
+    assert "steps that need what failed (" in held and "generate:after" in held
+    assert out.index("not run: ") < out.index("segment failed:")
 
 
 def test_missing_key_stops_before_any_work(tmp_path: Path) -> None:
