@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from cinestitch.explain import describe, dollars
-from cinestitch.forecast import Forecast, Status
+from cinestitch.forecast import Forecast, Status, check_budget
 from cinestitch.manifest import Budget
 from cinestitch.report import format_forecast
 
@@ -101,4 +101,9 @@ def render_plan(
         return json.dumps(data, indent=2, ensure_ascii=False)
     if fmt == "markdown":
         return build_plan_markdown(forecast, budget, spent, project, title)
-    return format_forecast(forecast, budget, spent)
+    text = format_forecast(forecast, budget, spent)
+    over = check_budget(forecast, budget, spent)
+    if over is not None:  # what `doit` would say and do, said before it is run
+        said = over.removeprefix("budget: ").removesuffix("; nothing was submitted")
+        text += f"\nover budget: `doit` stops before any call — {said}"
+    return text

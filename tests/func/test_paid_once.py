@@ -156,6 +156,11 @@ def test_budget_below_plan_stops_before_any_call(built: Path, tmp_path: Path) ->
     manifest.write_text(text + "budget: {build: 1.0}\n")
     (root / "prompts" / "s3.j2").write_text("Shot 3, reworded: {{ hero }} leaps.\n")
     before = digest(root / FINAL)
+    plan = run_doit(root, "plan")  # the plan says so before anything is run
+    assert plan.returncode == 0
+    assert "over budget: `doit` stops before any call — this build would cost $1.50" in (
+        plan.stdout
+    )
     result = run_doit(root)
     assert result.returncode != 0
     assert "$1.50, $0.50 over the build budget of $1.00" in result.stdout + result.stderr
