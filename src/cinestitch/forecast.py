@@ -349,7 +349,8 @@ def _forecast_segment(
         else:
             why = Reason("not_cached")
         lost = (Reason("pinned_lost"),) if work.pin and entry is not None else ()
-        return _generate(work, takes, (*lost, why), None)
+        own = _own_changes(work, entry) if entry is not None else ()
+        return _generate(work, takes, (*lost, *own, why), None)
     ref = reference if isinstance(reference, str) else None
     keys = take_keys(work.prompt, work.settings, work.takes, ref)
     selected = keys[work.take]
@@ -438,18 +439,26 @@ def _generate(
     )
 
 
-def _why(
-    work: _Work, entry: LockEntry | None, ref: str | None, missing: tuple[int, ...]
-) -> tuple[Reason, ...]:
-    """Compare with what the lock says was built last time."""
-    if entry is None:
-        return (Reason("new"),)
+def _own_changes(work: _Work, entry: LockEntry) -> tuple[Reason, ...]:
+    """What changed about the request itself since the lock's clip: its prompt, its
+    settings (a segment whose reference will change too still says these first: they are
+    what an edit did to it)."""
     reasons = []
     if entry.prompt != work.prompt:
         reasons.append(Reason("prompt_changed", work.template))
     changed = [k for k in IDENTITY_SETTINGS if entry.settings.get(k) != work.settings.get(k)]
     if changed:
         reasons.append(Reason("settings_changed", ", ".join(changed)))
+    return tuple(reasons)
+
+
+def _why(
+    work: _Work, entry: LockEntry | None, ref: str | None, missing: tuple[int, ...]
+) -> tuple[Reason, ...]:
+    """Compare with what the lock says was built last time."""
+    if entry is None:
+        return (Reason("new"),)
+    reasons = list(_own_changes(work, entry))
     if entry.reference != ref:
         code = "pictures_changed" if work.kind == "keyframe" else "reference_changed"
         reasons.append(Reason(code))

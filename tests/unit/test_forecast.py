@@ -139,6 +139,24 @@ def test_prompt_change_regenerates_it_and_the_chain_after_it(plan: BuildPlan) ->
     assert got["c"] == ("generate", "reference frame changed (after 'b')")
 
 
+def test_a_shared_edit_downstream_says_the_prompt_changed_first(plan: BuildPlan) -> None:
+    """A template every segment uses is edited: c's own prompt changed as well as its
+    reference, and the plan says both, the prompt first (what the edit did to it), so that
+    `reference: none` is not taken for a way out."""
+    lock, view = built_world(plan)
+    for sid in ("b", "c"):
+        old = lock.entry(sid)
+        assert old is not None
+        lock = Lock({**lock.segments, sid: replace(old, prompt=f"Shot {sid}, before.")})
+        view.clips = {k: v for k, v in view.clips.items() if v != f"clip-{sid}"}
+    got = statuses(decide(plan, lock, view))
+    assert got["b"] == ("generate", "prompt changed (cinestitch.yaml)")
+    assert got["c"] == (
+        "generate",
+        "prompt changed (cinestitch.yaml); reference frame changed (after 'b')",
+    )
+
+
 def test_settings_change_is_named(plan: BuildPlan) -> None:
     """A lock entry made with other settings names the setting that changed."""
     lock, view = built_world(plan)
