@@ -313,13 +313,15 @@ def run_stitch(
         reporter.stream.write("\n")
     n = len(plan.clips)
     joins = [c.transition_out.kind for c in plan.clips[:-1] if c.transition_out.kind != "cut"]
-    summary = f"{n} segments, {len(joins)} transitions" if joins else f"{n} segments"
+    segments = f"{n} segment{'s' if n != 1 else ''}"
+    transitions = f"{len(joins)} transition{'s' if len(joins) != 1 else ''}"
+    summary = f"{segments}, {transitions}" if joins else segments
     elapsed = time.monotonic() - started
     info = result.info
     total = max(1, info.frame_count)
     how = f"{100 * result.copied_frames // total}% copied"
     if result.pieces_reused:
-        how += f", {result.pieces_reused} seams reused"
+        how += f", {result.pieces_reused} seam{'s' if result.pieces_reused != 1 else ''} reused"
     reporter.line(f"{summary} → {dest.name} ({info.duration:.1f} s) in {elapsed:.1f} s ({how})")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -146,13 +147,14 @@ def cmd_new(args: argparse.Namespace) -> int:
             "s3://bucket/prefix), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
             + (f" and {key_env}" if key_env else "")
         )
+    where = shlex.quote(str(target))  # a name with spaces still pastes as one command
     if key_env:
         print(
             f"created {target}/ — put your key in ${key_env} (or {target}/.env), then: "
-            f"cd {target} && doit plan && doit"
+            f"cd {where} && doit plan && doit"
         )
     else:
-        print(f"created {target}/ — build it with: cd {target} && doit")
+        print(f"created {target}/ — build it with: cd {where} && doit")
     return 0
 
 
