@@ -192,6 +192,31 @@ YAML = [
         manifest=TWO_SEGMENTS.replace("id: two", "id: one"),
     ),
     Case(
+        "over-indented-key",
+        (
+            "cinestitch.yaml:7: invalid YAML: a 'key: value' where a plain value was expected "
+            "— check this line's indentation against the line before",
+        ),
+        manifest=with_base("    vars:", "      vars:"),
+    ),
+    Case(
+        "key-out-of-line",
+        (
+            "cinestitch.yaml:8: invalid YAML: this line is not lined up with the keys around "
+            "it — indent it as its siblings are (",
+        ),
+        manifest=BASE + "      seconds: 2\n",
+    ),
+    Case(
+        "colon-in-a-plain-value",
+        (
+            "cinestitch.yaml:2: invalid YAML: a 'key: value' where a plain value was expected "
+            "— check this line's indentation against the line before, or quote a value that "
+            "holds ': '",
+        ),
+        manifest=with_base("title: Hostile", "title: Hostile: the film"),
+    ),
+    Case(
         "tab-indentation",
         ("cinestitch.yaml:7: invalid YAML: a tab character — YAML indents with spaces",),
         manifest=with_base("    vars:", "\tvars:"),

@@ -266,6 +266,18 @@ def _syntax_problem(exc: yaml.YAMLError, text: str, name: str) -> Problem:
         problem = "a second document starts here — a manifest is one document; remove the ---"
     if "'\\t'" in problem:
         problem = "a tab character — YAML indents with spaces"
+    elif problem == "mapping values are not allowed here":
+        problem = (
+            "a 'key: value' where a plain value was expected — check this line's indentation "
+            "against the line before, or quote a value that holds ': '"
+        )
+    elif problem.startswith(
+        ("did not find expected key", "did not find expected '-' indicator", "expected <block end>")
+    ):
+        problem = (
+            "this line is not lined up with the keys around it — indent it as its siblings "
+            f"are ({problem})"
+        )
     at_line = problem_mark.line + 1 if problem_mark is not None else None
     return Problem(name, at_line, "", f"invalid YAML: {problem}")
 
