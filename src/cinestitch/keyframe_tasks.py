@@ -11,6 +11,7 @@ all at once, and an edited keyframe regenerates only its two neighbours.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from doit.tools import config_changed
 
 from cinestitch import keyframe_actions
+from cinestitch.doit_selection import only_keyframes
 from cinestitch.lock import Lock
 from cinestitch.plan import BuildPlan, KeyframeStep, canonical_json
 from cinestitch.state import cache_dir, is_generated, remote_cache, still_prices
@@ -37,8 +39,17 @@ def _rel(plan: BuildPlan, path: Path) -> str:
 
 
 def keyframe_tasks(plan: BuildPlan, lock: Lock, build: str) -> Iterator[TaskDict]:
-    """The keyframe steps (none for a project without keyframes)."""
+    """The keyframe steps (none for a project without keyframes: ``doit keyframes`` there
+    says why in one line, as ``cinestitch keyframes`` does, instead of doit's "Invalid
+    parameter")."""
     if not plan.keyframes:
+        if only_keyframes(sys.argv):
+            print(
+                f"cinestitch: {plan.project.manifest_path}: no keyframes — declare keyframes: "
+                "and give segments between: [start, end]",
+                file=sys.stderr,
+            )
+            raise SystemExit(2)
         return
     yield {"basename": "keyframe", "name": None, "doc": "Draw each generated keyframe's still."}
     prices = still_prices(plan)

@@ -174,3 +174,29 @@ def test_doit_keyframes_budgets_just_the_stills(tmp_path: Path) -> None:
     assert whole.returncode != 0
     assert "$0.50 over the build budget of $1.00" in whole.stdout + whole.stderr
     assert ran(whole.stdout, "generate") == [] and provider_calls(root) == 3
+
+
+def test_doit_keyframes_in_a_project_without_keyframes_says_why(tmp_path: Path) -> None:
+    """`doit keyframes` where there are none: one line saying so and what to declare (as
+    `cinestitch keyframes` says), not doit's "Invalid parameter"; nothing is built."""
+    root = tmp_path / "chain"
+    root.mkdir()
+    (root / "cinestitch.yaml").write_text(
+        textwrap.dedent(
+            """\
+            schema_version: 1
+            title: Chain
+            output: {size: 64x36, fps: 8}
+            segments:
+              - {id: a, reference: none, prompt: "A.", seconds: 1}
+            """
+        )
+    )
+    (root / "dodo.py").write_text(PROJECT_DODO)
+    for task in ("keyframes", "keyframe:a"):
+        done = run_doit(root, task)
+        said = done.stdout + done.stderr
+        assert done.returncode == 2, said
+        assert "cinestitch.yaml: no keyframes — declare keyframes:" in done.stderr
+        assert "Invalid parameter" not in said and "Traceback" not in said
+    assert not (root / "build" / "segments").exists()
