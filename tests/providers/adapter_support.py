@@ -42,14 +42,15 @@ CONTRACT_CASES = (*CASES, *NEW_CASES)
 comfyui."""
 POLL = 0.02
 UNBILLED_CREATE = {
-    "veo": {500, 503},
+    "veo": {503},
     "runway": {502, 503},
-    "fal": {500, 502, 503, 504},
-    "fal-image": {500, 502, 503, 504},
+    "fal": {500, 502, 503},
+    "fal-image": {500, 502, 503},
 }
 """5xx answers to a submission that the provider's documentation says made no job (the
-protocol sheet: Gemini API 500/503 "retry"; Runway 502/503 overload; fal "5xx never
-billed"): those are retried, every other 5xx may have made a job."""
+protocol sheet: Gemini API 503 UNAVAILABLE; Runway 502/503 overload; fal "5xx never
+billed"): those are retried. Every other 5xx may have made a job, a gateway's 504 and
+Google's 500 INTERNAL included."""
 
 
 @dataclass

@@ -119,6 +119,10 @@ def test_history_outputs_and_errors_are_read() -> None:
     }
     assert pick_output(outputs) == {"filename": "v.mp4", "subfolder": "video", "type": "output"}
     assert pick_output({"9": outputs["9"]}) is None
+    # a GIF preview beside the saved video is not taken for it, whatever the nodes' order
+    preview = {"gifs": [{"filename": "p.gif", "subfolder": "", "type": "temp"}]}
+    assert pick_output({**outputs, "12": preview})["filename"] == "v.mp4"  # type: ignore[index]
+    assert pick_output({"12": preview}) == {"filename": "p.gif", "subfolder": "", "type": "temp"}
     status = {
         "status_str": "error",
         "messages": [

@@ -4,6 +4,7 @@ timestamps, poll hints, idempotency, lookups by listing, and the retired endpoin
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -174,6 +175,8 @@ def test_a_lost_submission_is_found_by_listing(openai_case: Case, tmp_path: Path
     found = openai_case.provider().lookup("k-lost")
     assert isinstance(found, JobHandle)
     assert found.job_id in openai_case.server.jobs
+    record = json.loads((openai_case.work_dir / "submissions" / "k-lost.json").read_text())
+    assert record["id"] == found.job_id  # now this submission's: no other lookup takes it
     status, _ = run_job(provider, found)
     assert status.state is JobState.SUCCEEDED
     provider.download(status.handle or found, tmp_path / "out.mp4")

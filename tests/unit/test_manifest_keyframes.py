@@ -13,6 +13,7 @@ from cinestitch.errors import ProjectError
 from cinestitch.manifest import load_project
 from cinestitch.manifest.model import Reference
 from cinestitch.plan import plan_build
+from cinestitch.state import still_prices
 from tests.conftest import ProjectFactory
 
 BASE = """
@@ -348,3 +349,22 @@ def test_schema_refuses_wrong_shapes(make_project: ProjectFactory) -> None:
     assert "cinestitch.yaml:8 characters[0]: 'description' is required" in problems
     assert any(p.startswith("cinestitch.yaml:12 segments[0].between:") for p in problems)
     assert 'cinestitch.yaml:12 segments[0].pin: expected true or false, got "yes"' in problems
+
+
+def test_a_model_that_takes_no_pictures_is_checked_as_sent(make_project: ProjectFactory) -> None:
+    """FLUX.1 [dev] takes no character pictures, so a keyframe with a character goes to its
+    text endpoint: 4 steps load (its image-to-image endpoint's 10-step minimum does not
+    apply), and the keyframe is priced at the text rate."""
+    root = make_project(
+        BASE.replace(
+            "provider: {name: animatic}",
+            "provider: {name: animatic}\n    keyframe_provider: {name: fal-image, model: "
+            "fal-ai/flux/dev, options: {steps: 4}}",
+        )
+        + KEYFRAMES
+    )
+    _pictures(root, "hero.png", "start.png")
+    plan = plan_build(load_project(root))
+    middle = next(k for k in plan.keyframes if k.keyframe.id == "middle")
+    assert middle.reference_images == ()
+    assert still_prices(plan)[middle.label] == pytest.approx(0.025)

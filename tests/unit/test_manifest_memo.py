@@ -114,10 +114,13 @@ def test_damaged_or_foreign_memo_is_a_miss(project: Path, damage: str) -> None:
     (project / MEMO).write_text(damage)
     assert loads_yaml(project)
     assert len(load_project(project).segments) == 2
-    if damage == "[]":  # a memo with the right key but broken lines is a miss too
-        memo["lines"] = [[["segments", 0], "one"]]
-        (project / MEMO).write_text(json.dumps(memo))
-        assert loads_yaml(project)
+    if damage == "[]":  # a memo with the right key but broken or missing fields is a miss
+        for broken in ({**memo, "lines": [[["segments", 0], "one"]]},
+                       {k: v for k, v in memo.items() if k != "lines"},
+                       {k: v for k, v in memo.items() if k != "data"}):  # fmt: skip
+            (project / MEMO).write_text(json.dumps(broken))
+            assert loads_yaml(project)
+            assert len(load_project(project).segments) == 2
 
 
 @pytest.mark.parametrize(

@@ -305,6 +305,16 @@ def test_wan_continues_clips_of_two_to_ten_seconds(make_project: ProjectFactory)
     path = root / "cinestitch.yaml"
     path.write_text(path.read_text().replace("seconds: 12", "seconds: 10"))
     assert load_project(root).segments[1].extend is True
+    # a chain: 'two' holds 'one' too (Wan answers with the input, then the new footage)
+    text = path.read_text().replace("seconds: 10", "seconds: 6")
+    indent = text[: text.index("- id: two")].rsplit("\n", 1)[1]
+    more = ["- id: three", "  extend: true", "  seconds: 5", "  vars: {action: the fox lands}"]
+    path.write_text(text.rstrip("\n") + "\n" + "".join(f"{indent}{m}\n" for m in more))
+    assert problems_of(root) == [
+        "cinestitch.yaml:16 segments[2].extend: fal fal-ai/wan/v2.7/image-to-video continues "
+        "clips of 2-10 s, and 'two' is 11 s (with the clips it extends, which it holds) — "
+        "shorten it, or remove extend"
+    ]
 
 
 def test_extend_needs_an_earlier_segment(make_project: ProjectFactory) -> None:

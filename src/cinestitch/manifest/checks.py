@@ -329,15 +329,34 @@ def _check_extended(
         )
         return [problem_at(doc, key, message)]
     bounds = caps.extends_seconds
-    if bounds is not None and not upstream.extend:
+    if bounds is not None:
         low, high = bounds
-        if not low <= upstream.seconds <= high:
+        length = _extended_length(project, upstream)
+        if not low <= length <= high:
+            made = "" if not upstream.extend else " (with the clips it extends, which it holds)"
             message = (
                 f"{spec.name} {spec.model} continues clips of {low:g}-{high:g} s, and "
-                f"'{upstream.id}' is {upstream.seconds:g} s — shorten it, or remove extend"
+                f"'{upstream.id}' is {length:g} s{made} — shorten it, or remove extend"
             )
             return [problem_at(doc, key, message)]
     return []
+
+
+def _extended_length(project: Project, segment: Segment) -> float:
+    """The planned length of a segment's clip: a native extension's holds the clips it
+    continues too (Veo and Wan answer with the input, then the new footage)."""
+    length, seen = 0.0, set()
+    current: Segment | None = segment
+    while current is not None and current.id not in seen:
+        seen.add(current.id)
+        length += current.seconds
+        if not (current.extend and current.reference.kind == "segment"):
+            break
+        try:
+            current = project.segment(str(current.reference.value))
+        except KeyError:
+            break
+    return length
 
 
 def cast_problem(spec: ProviderSpec, limit: int, pictures: int) -> str | None:

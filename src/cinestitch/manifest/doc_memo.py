@@ -32,7 +32,7 @@ _PARSED: dict[str, str] = {}
 
 def recall_document(state_dir: Path, key: str) -> YamlDocument | None:
     """The document remembered for the manifest whose ``validity_key`` is ``key``, if any."""
-    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+    with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, KeyError):
         memo = json.loads((state_dir / MEMO_NAME).read_bytes())
         if memo.get("version") != MEMO_VERSION or memo.get("key") != key:
             return None

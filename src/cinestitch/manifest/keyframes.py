@@ -223,10 +223,11 @@ def _check_keyframe(project: Project, k: Keyframe, doc: YamlDocument) -> list[Pr
     pictures = len(project.cast_images(k.characters))
     problems += _check_count(k.provider, caps.max_reference_images, pictures, key, doc)
     out = project.output
-    shot = Shot(0.0, out.width, out.height, has_reference=pictures > 0)
+    sent = min(pictures, caps.max_reference_images)  # what the request carries
+    shot = Shot(0.0, out.width, out.height, has_reference=sent > 0)
     for message in info.check_shot(k.provider.model, k.provider.options, shot):
-        field, _, text = message.partition(": ")
-        problems.append(problem_at(doc, (*key, field), text))
+        _, _, text = message.partition(": ")
+        problems.append(problem_at(doc, (*where, "options"), text))
     return problems
 
 

@@ -88,19 +88,22 @@ def pick_output(outputs: Any, preferred: str | None = None) -> dict[str, str] | 
     if not isinstance(outputs, Mapping):
         return None
     order = sorted(outputs, key=lambda n: (str(n) != preferred, str(n)))
-    for node in order:
+    found: list[tuple[bool, bool, int, dict[str, str]]] = []
+    for rank, node in enumerate(order):
         saved = outputs[node] if isinstance(outputs[node], Mapping) else {}
         for kind in OUTPUT_KINDS:
             items = saved.get(kind)
             for item in items if isinstance(items, list) else []:
                 name = item.get("filename") if isinstance(item, Mapping) else None
                 if isinstance(name, str) and name.lower().endswith(VIDEO_SUFFIXES):
-                    return {
+                    file = {
                         "filename": name,
                         "subfolder": str(item.get("subfolder") or ""),
                         "type": str(item.get("type") or "output"),
                     }
-    return None
+                    gif = name.lower().endswith(".gif")  # a GIF preview beside a real video
+                    found.append((str(node) != preferred, gif, rank, file))
+    return min(found, key=lambda f: f[:3])[3] if found else None
 
 
 def saved_names(outputs: Any, limit: int = 3) -> list[str]:

@@ -258,8 +258,9 @@ class FalDriver(_driver.HttpDriver):
     """What the drivers of fal's video and image adapters share: fal's root and ``Key`` auth,
     the queue, cancel and lookup."""
 
-    unbilled_create = frozenset({500, 502, 503, 504})
-    """fal: 5xx answers are never billed (video-apis.md 4.1, from fal's FAQ)."""
+    unbilled_create = frozenset({500, 502, 503})
+    """fal: 5xx answers are never billed (video-apis.md 4.1, from fal's FAQ); a 504, a gateway
+    timing out, may have come after the request was queued, so it is looked up."""
 
     default_key_env = KEY_ENV
 

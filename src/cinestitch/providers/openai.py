@@ -459,9 +459,12 @@ class OpenAIVideoProvider(_driver.HttpDriver):
         if not self.dialect.lists:
             return LookupResult.UNKNOWN
         try:
-            return self._search(idempotency_key, record, seconds, sent_at)
+            found = self._search(idempotency_key, record, seconds, sent_at)
         except ProviderError:
             return LookupResult.UNKNOWN
+        if isinstance(found, JobHandle):  # this submission's now: no other lookup takes it
+            self._record(idempotency_key, {**record, "id": found.job_id})
+        return found
 
     def _search(
         self, key: str, record: Mapping[str, Any], seconds: float, sent_at: float

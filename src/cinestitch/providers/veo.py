@@ -204,8 +204,9 @@ def parse_status(handle: JobHandle, op: Operation, poll_after: float) -> JobStat
 class VeoProvider(GeminiApi, _driver.HttpDriver):
     """Veo on the Gemini API; ``transport`` says where and how, ``client`` sends."""
 
-    unbilled_create = frozenset({500, 503})
-    """Gemini API: 500 INTERNAL and 503 UNAVAILABLE are to be retried (video-apis.md 2.5)."""
+    unbilled_create = frozenset({503})
+    """Gemini API: 503 UNAVAILABLE is to be retried (video-apis.md 2.5); a 500 INTERNAL may
+    have come after the operation was made, so it is looked up, never sent again blindly."""
 
     name = models.NAME
     default_key_env = models.KEY_ENV
