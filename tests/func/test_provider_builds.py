@@ -228,3 +228,23 @@ def test_a_lost_submit_answer_is_looked_up_not_paid_again(tmp_path: Path, name: 
             assert first.returncode == 0, said
             assert "found its job" in said
             assert case.submissions == 2  # one per shot, none twice
+
+
+def test_a_job_past_its_timeout_is_kept_and_paid_once(tmp_path: Path) -> None:
+    """A job unfinished after provider.job_timeout stops its segment with the job kept; once
+    the provider has finished it, the next build downloads it: one submission per shot, as
+    the provider's bill would count them, never a second for the overdue one."""
+    with open_case("veo", tmp_path / "server") as case:
+        case.outcome("never")
+        root = tiny_project(tmp_path, provider_block(case, job_timeout=1))
+        first = run_doit(root, env=env_with_key())
+        said = first.stdout + first.stderr
+        assert first.returncode != 0 and "Traceback" not in said
+        assert "unfinished after" in said and "stays journaled" in said
+        assert case.submissions == 1  # the chained second shot waits for the first
+        case.outcome("ok")
+        again = run_doit(root, env=env_with_key())
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "resuming job" in again.stdout
+        assert case.submissions == 2  # the overdue job downloaded, the second shot made once
+        assert (root / "build" / "tiny.mp4").is_file()
